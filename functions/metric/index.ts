@@ -1,0 +1,67 @@
+/**
+ * The metric function: Step Functions Pass/Task states (or any caller) → Mackerel service metrics,
+ * host metrics and check reports. Thin: parse, decide, act.
+ */
+import type { DeliveryCounts } from "../shared/delivery.js";
+import { deliver } from "../shared/delivery.js";
+import { MackerelRejectedError, MackerelValidationError } from "../shared/errors.js";
+import type { LambdaContext } from "../shared/lambda.js";
+import { logger } from "../shared/logger.js";
+import type { MackerelWrite } from "../shared/mackerel-client.js";
+import { createRuntime, type Runtime } from "../shared/runtime.js";
+import { parseMetricPayload } from "./payload.js";
+
+export interface MetricResult {
+  posted: DeliveryCounts;
+  spooled: boolean;
+}
+
+const log = logger.child({ function: "metric" });
+let runtime: Runtime | undefined;
+
+/** Lambda entry point. */
+export async function handler(event: unknown, context: LambdaContext): Promise<MetricResult> {
+  runtime ??= createRuntime();
+  const nowSeconds = Math.floor(Date.now() / 1000);
+
+  let payload;
+  try {
+    payload = parseMetricPayload(event, runtime.env.MACKEREL_SERVICE_NAME, nowSeconds);
+  } catch (error) {
+    if (error instanceof MackerelValidationError) log.warn("invalid payload", { error });
+    throw error;
+  }
+  if (payload.truncatedMessages.length > 0) {
+    log.warn("check messages cut to 1024 code points", { checks: payload.truncatedMessages });
+  }
+
+  const client = runtime.client.withRemainingTime(() => context.getRemainingTimeInMillis());
+  const writes: MackerelWrite[] = [];
+  if (payload.serviceMetrics.length > 0) {
+    writes.push({ kind: "serviceMetrics", service: payload.service, points: payload.serviceMetrics });
+  }
+  if (payload.hostMetrics.length > 0 || payload.checks.length > 0) {
+    const hostId = await runtime.host.hostId();
+    if (payload.hostMetrics.length > 0) {
+      writes.push({ kind: "hostMetrics", points: payload.hostMetrics.map((m) => ({ hostId, ...m })) });
+    }
+    if (payload.checks.length > 0) {
+      writes.push({
+        kind: "checkReports",
+        reports: payload.checks.map((c) => ({ source: { type: "host" as const, hostId }, ...c })),
+      });
+    }
+  }
+
+  const result = await deliver(writes, client, log);
+  if (result.rejected.length > 0) {
+    const first = result.rejected[0]!.error;
+    throw new MackerelRejectedError(
+      `${first.message}${result.rejected.length > 1 ? ` (and ${result.rejected.length - 1} more refusals)` : ""}`,
+      first.status,
+      first.mackerelMessage,
+    );
+  }
+  log.info("posted", { ...result.posted, spooled: result.spooled });
+  return { posted: result.posted, spooled: result.spooled };
+}

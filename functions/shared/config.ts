@@ -1,0 +1,47 @@
+/**
+ * The environment the Terraform module gives every function, validated once per container.
+ * It carries the secret's ARN, never the key.
+ */
+import { z } from "zod";
+import { ConfigurationError } from "./errors.js";
+import { SERVICE_NAME } from "./names.js";
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === "" ? undefined : value.trim()));
+
+const environmentSchema = z.object({
+  MACKEREL_API_KEY_SECRET_ARN: z.string().min(1, "is required"),
+  MACKEREL_API_BASE_URL: z.url({ protocol: /^https?$/ }).default("https://api.mackerelio.com/"),
+  MACKEREL_SERVICE_NAME: z.string().regex(SERVICE_NAME, "must be 2–63 characters of A-Za-z0-9_- not starting with - or _"),
+  MACKEREL_HOST_NAME: z.string().min(1).default("mackerel-serverless"),
+  MACKEREL_HOST_CUSTOM_IDENTIFIER: optionalString,
+  MACKEREL_HOST_ID: optionalString,
+  /** JSON array of the module's own log group names: the loop guard. */
+  MACKEREL_SERVERLESS_OWN_LOG_GROUPS: optionalString,
+  STATE_TABLE_NAME: optionalString,
+  SPOOL_QUEUE_URL: optionalString,
+});
+
+export type FunctionEnvironment = z.output<typeof environmentSchema>;
+
+/** Parses the function's environment; throws {@link ConfigurationError} naming each bad variable. */
+export function loadEnvironment(env: NodeJS.ProcessEnv = process.env): FunctionEnvironment {
+  const result = environmentSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigurationError(`invalid function environment: ${problems.join("; ")}`);
+  }
+  return result.data;
+}
+
+/** The names in `MACKEREL_SERVERLESS_OWN_LOG_GROUPS`. */
+export function ownLogGroups(env: FunctionEnvironment): string[] {
+  if (!env.MACKEREL_SERVERLESS_OWN_LOG_GROUPS) return [];
+  const parsed: unknown = JSON.parse(env.MACKEREL_SERVERLESS_OWN_LOG_GROUPS);
+  if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) {
+    throw new ConfigurationError("MACKEREL_SERVERLESS_OWN_LOG_GROUPS: must be a JSON array of strings");
+  }
+  return parsed;
+}

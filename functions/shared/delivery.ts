@@ -1,0 +1,85 @@
+/**
+ * Sends a set of writes to Mackerel and says what happened to each. Permanent refusals are collected
+ * and surfaced after every other write has had its chance; retryable failures go to the spool when
+ * the function has one.
+ */
+import { MackerelRejectedError, MackerelUnavailableError } from "./errors.js";
+import type { Logger } from "./logger.js";
+import type { MackerelClient, MackerelWrite } from "./mackerel-client.js";
+
+/** Where writes go that Mackerel could not take now (the SQS spool). */
+export interface Spool {
+  put(writes: MackerelWrite[]): Promise<void>;
+}
+
+export interface DeliveryCounts {
+  serviceMetrics: number;
+  hostMetrics: number;
+  checkReports: number;
+}
+
+export interface DeliveryResult {
+  posted: DeliveryCounts;
+  spooled: boolean;
+  /** Writes Mackerel refused for good, with the refusal. */
+  rejected: { write: MackerelWrite; error: MackerelRejectedError }[];
+}
+
+/** How many data points or reports a write carries. */
+export function writeSize(write: MackerelWrite): number {
+  return write.kind === "checkReports" ? write.reports.length : write.points.length;
+}
+
+function countKey(write: MackerelWrite): keyof DeliveryCounts {
+  return write.kind;
+}
+
+/**
+ * Sends every write. Throws {@link MackerelUnavailableError} only when a write could neither be sent
+ * nor spooled; never throws for refusals (they are returned, for the caller to surface).
+ */
+export async function deliver(
+  writes: MackerelWrite[],
+  client: MackerelClient,
+  log: Logger,
+  spool?: Spool,
+): Promise<DeliveryResult> {
+  const posted: DeliveryCounts = { serviceMetrics: 0, hostMetrics: 0, checkReports: 0 };
+  const rejected: DeliveryResult["rejected"] = [];
+  const unsent: MackerelWrite[] = [];
+  let unavailable: MackerelUnavailableError | undefined;
+
+  for (const write of writes) {
+    if (writeSize(write) === 0) continue;
+    // Once Mackerel is found unavailable, the rest go straight to the spool: no point burning the
+    // invocation's time on retries that will fail the same way.
+    if (unavailable) {
+      unsent.push(write);
+      continue;
+    }
+    try {
+      await client.send(write);
+      posted[countKey(write)] += writeSize(write);
+    } catch (error) {
+      if (error instanceof MackerelRejectedError) {
+        log.error("Mackerel refused a write", { kind: write.kind, size: writeSize(write), error });
+        rejected.push({ write, error });
+      } else if (error instanceof MackerelUnavailableError) {
+        unavailable = error;
+        unsent.push(write);
+      } else {
+        throw error;
+      }
+    }
+  }
+
+  if (unsent.length === 0) return { posted, spooled: false, rejected };
+  if (!spool) throw unavailable;
+  await spool.put(unsent);
+  log.warn("Mackerel unavailable: writes spooled for the sender", {
+    writes: unsent.length,
+    items: unsent.reduce((sum, w) => sum + writeSize(w), 0),
+    error: unavailable,
+  });
+  return { posted, spooled: true, rejected };
+}

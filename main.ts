@@ -1,0 +1,7 @@
+/**
+ * The CDKTF app that synthesizes the Terraform module `modules/mackerel-serverless` (run by
+ * `npm run build`, after the function zips are built).
+ */
+import { writeModule } from "./scripts/lib/module-writer";
+
+writeModule();

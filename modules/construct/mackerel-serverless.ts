@@ -1,0 +1,153 @@
+/**
+ * The `MackerelServerless` construct: everything the Terraform module creates. The module stack
+ * (main.ts) instantiates it with Terraform variables; CDKTF users instantiate it in their own stacks
+ * with literal values. Inputs may be literals or tokens: anything optional is resolved with Terraform
+ * conditionals so both work.
+ */
+import { Fn, Op, Token, type IResolvable } from "cdktf";
+import { Construct } from "constructs";
+import { type FunctionCode, type FunctionName, ModuleFunction } from "./module-function";
+
+/** A subscription of one log group to the logs function. */
+export interface LogSubscription {
+  logGroupName: string;
+  filterPattern?: string;
+}
+
+/** Props of {@link MackerelServerless}: the module's variables in camelCase (see README's inputs table). */
+export interface MackerelServerlessProps {
+  /** Prefix of every resource name. Default `mackerel-serverless`. */
+  name?: string;
+  /** Secrets Manager secret with the API key (raw or JSON `MACKEREL_API_KEY`). */
+  apiKeySecretArn: string;
+  /** Customer-managed KMS key of the secret; may be a token that is null. */
+  apiKeyKmsKeyArn?: string;
+  /** Default `https://api.mackerelio.com/`. */
+  mackerelApiBaseUrl?: string;
+  /** Default Mackerel service for service metrics. */
+  serviceName: string;
+  /** Host name; default: the name prefix. May be a token that is null. */
+  hostName?: string;
+  /** Host custom identifier; default `mackerel-serverless/<region>/<account>/<name>`. May be a null token. */
+  hostCustomIdentifier?: string;
+  /** Fixed Mackerel host id (no look-up or registration). May be a null token. */
+  hostId?: string;
+  /** Default `nodejs22.x`. */
+  lambdaRuntime?: string;
+  /** Default `arm64`. */
+  lambdaArchitecture?: string;
+  /** Default 30. */
+  logRetentionDays?: number;
+  tags?: Record<string, string>;
+  /** Where each function's zip is. Default: the zips shipped in this package, as CDKTF assets. */
+  code?: (fn: FunctionName) => FunctionCode;
+}
+
+/** A Terraform condition that is true when `value` (a token that may be null) is null or empty. */
+function isNullOrEmpty(value: string) {
+  return Op.lt(Fn.lengthOf(Fn.compact([value])), 1);
+}
+
+/** `value` when given, else `fallback`; a token that may be null becomes a Terraform conditional. */
+function orDefault(value: string | undefined, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (!Token.isUnresolved(value)) return value;
+  return Token.asString(Fn.conditional(isNullOrEmpty(value), fallback, value));
+}
+
+/** Serverless Mackerel monitoring for AWS: functions, roles, log groups and their wiring. */
+export class MackerelServerless extends Construct {
+  readonly metric: ModuleFunction;
+  /** An IAM policy document allowing `lambda:InvokeFunction` on the metric function (for state machine roles). */
+  readonly invokeMetricPolicyJson: string;
+  /** Every log group of the module's own functions: never subscribe these to the logs function. */
+  readonly ownLogGroupNames: string[];
+
+  constructor(scope: Construct, id: string, props: MackerelServerlessProps) {
+    super(scope, id);
+    const prefix = props.name ?? "mackerel-serverless";
+    const code = props.code ?? defaultCode(this);
+    const secretArnParts = Fn.split(":", props.apiKeySecretArn);
+    const defaultCustomIdentifier = Fn.format("mackerel-serverless/%s/%s/%s", [
+      Fn.element(secretArnParts, 3),
+      Fn.element(secretArnParts, 4),
+      prefix,
+    ]);
+
+    const common = {
+      prefix,
+      runtime: props.lambdaRuntime ?? "nodejs22.x",
+      architecture: props.lambdaArchitecture ?? "arm64",
+      logRetentionDays: props.logRetentionDays ?? 30,
+      tags: props.tags ?? {},
+    };
+    const mackerelEnvironment: Record<string, string> = {
+      MACKEREL_API_KEY_SECRET_ARN: props.apiKeySecretArn,
+      MACKEREL_API_BASE_URL: props.mackerelApiBaseUrl ?? "https://api.mackerelio.com/",
+      MACKEREL_SERVICE_NAME: props.serviceName,
+      MACKEREL_HOST_NAME: orDefault(props.hostName, prefix),
+      MACKEREL_HOST_CUSTOM_IDENTIFIER: orDefault(props.hostCustomIdentifier, defaultCustomIdentifier),
+      MACKEREL_HOST_ID: orDefault(props.hostId, ""),
+    };
+    const readSecret = {
+      Sid: "ReadMackerelApiKey",
+      Effect: "Allow" as const,
+      Action: ["secretsmanager:GetSecretValue"],
+      Resource: props.apiKeySecretArn,
+    };
+    const decryptSecret =
+      props.apiKeyKmsKeyArn === undefined
+        ? undefined
+        : (Fn.conditional(isNullOrEmpty(props.apiKeyKmsKeyArn), [], [
+            {
+              Sid: "DecryptMackerelApiKey",
+              Effect: "Allow",
+              Action: ["kms:Decrypt"],
+              Resource: props.apiKeyKmsKeyArn,
+              Condition: { StringEquals: { "kms:ViaService": Fn.format("secretsmanager.%s.amazonaws.com", [Fn.element(secretArnParts, 3)]) } },
+            },
+          ]) as IResolvable);
+
+    this.metric = new ModuleFunction(this, "metric", {
+      ...common,
+      function: "metric",
+      description: "mackerel-serverless: posts service metrics, host metrics and check reports from Step Functions",
+      code: code("metric"),
+      memorySize: 256,
+      timeout: 30,
+      environment: mackerelEnvironment,
+      statements: [readSecret],
+      conditionalStatements: decryptSecret,
+    });
+
+    this.ownLogGroupNames = [this.metric.logGroup.name];
+    this.invokeMetricPolicyJson = Fn.jsonencode({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "InvokeMackerelMetricFunction",
+          Effect: "Allow",
+          Action: ["lambda:InvokeFunction"],
+          // The bare ARN and qualified ARNs (versions, aliases), as Step Functions may call either.
+          Resource: [this.metric.lambda.arn, Fn.format("%s:*", [this.metric.lambda.arn])],
+        },
+      ],
+    });
+  }
+}
+
+/** The zips shipped in this package, copied into the CDKTF user's stack as assets. */
+function defaultCode(scope: Construct): (fn: FunctionName) => FunctionCode {
+  // Required lazily so the module stack (which passes its own paths) never touches the file system.
+  return (fn) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { AssetType, TerraformAsset } = require("cdktf") as typeof import("cdktf");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const path = require("node:path") as typeof import("node:path");
+    const asset = new TerraformAsset(scope, `${fn}-zip`, {
+      path: path.join(__dirname, "..", "mackerel-serverless", "dist", `${fn}.zip`),
+      type: AssetType.FILE,
+    });
+    return { filename: asset.path, sourceCodeHash: asset.assetHash };
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * One of the module's Lambda functions with what every one of them has: its own log group with
+ * retention, its own role allowed only its own statements, JSON logs, `index.handler` from a zip.
+ */
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { LambdaFunction, type LambdaFunctionVpcConfig } from "@cdktf/provider-aws/lib/lambda-function";
+import { Fn, type IResolvable } from "cdktf";
+import { Construct } from "constructs";
+
+/** The functions the module ships; each is `dist/<name>.zip`. */
+export const FUNCTION_NAMES = ["metric", "logs", "check", "sender"] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/** Where a function's zip is and its base64 SHA-256, as Terraform expressions or literals. */
+export interface FunctionCode {
+  filename: string;
+  sourceCodeHash: string;
+}
+
+/** An IAM policy statement; Resource always names resources, never `*` unless the action has no resource type. */
+export interface PolicyStatement {
+  Sid?: string;
+  Effect: "Allow";
+  Action: string[];
+  Resource: unknown;
+  Condition?: Record<string, unknown>;
+}
+
+export interface ModuleFunctionProps {
+  /** Resource name prefix (var.name). */
+  prefix: string;
+  function: FunctionName;
+  description: string;
+  code: FunctionCode;
+  runtime: string;
+  architecture: string;
+  logRetentionDays: number;
+  memorySize: number;
+  timeout: number;
+  environment: Record<string, string>;
+  /** Statements beyond writing its own logs. */
+  statements: PolicyStatement[];
+  /** A Terraform list expression of further statements that depend on inputs (e.g. KMS only when a key is given). */
+  conditionalStatements?: IResolvable;
+  tags: Record<string, string>;
+  vpcConfig?: LambdaFunctionVpcConfig;
+  reservedConcurrentExecutions?: number;
+}
+
+/** A Lambda function with its log group and least-privilege role. */
+export class ModuleFunction extends Construct {
+  readonly logGroup: CloudwatchLogGroup;
+  readonly role: IamRole;
+  readonly lambda: LambdaFunction;
+  /** The function's name, known before the function exists (used for the log group). */
+  readonly functionName: string;
+
+  constructor(scope: Construct, id: string, props: ModuleFunctionProps) {
+    super(scope, id);
+    const fn = props.function;
+    this.functionName = `${props.prefix}-${fn}`;
+
+    this.logGroup = new CloudwatchLogGroup(this, "log-group", {
+      name: `/aws/lambda/${this.functionName}`,
+      retentionInDays: props.logRetentionDays,
+      tags: props.tags,
+    });
+    this.logGroup.overrideLogicalId(`${fn}_function`);
+
+    this.role = new IamRole(this, "role", {
+      name: `${this.functionName}`,
+      description: `Role of the mackerel-serverless ${fn} function`,
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
+      tags: props.tags,
+    });
+    this.role.overrideLogicalId(`${fn}_function`);
+
+    const ownLogs: PolicyStatement = {
+      Sid: "WriteOwnLogs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: Fn.format("%s:*", [this.logGroup.arn]),
+    };
+    const fixed = [ownLogs, ...props.statements];
+    const policy = Fn.jsonencode({
+      Version: "2012-10-17",
+      Statement: props.conditionalStatements ? Fn.concat([fixed, props.conditionalStatements]) : fixed,
+    });
+    const rolePolicy = new IamRolePolicy(this, "policy", {
+      name: `${this.functionName}`,
+      role: this.role.id,
+      policy,
+    });
+    rolePolicy.overrideLogicalId(`${fn}_function`);
+
+    this.lambda = new LambdaFunction(this, "function", {
+      functionName: this.functionName,
+      description: props.description,
+      role: this.role.arn,
+      handler: "index.handler",
+      runtime: props.runtime,
+      architectures: [props.architecture],
+      filename: props.code.filename,
+      sourceCodeHash: props.code.sourceCodeHash,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
+      environment: { variables: { NODE_OPTIONS: "--enable-source-maps", ...props.environment } },
+      vpcConfig: props.vpcConfig,
+      tags: props.tags,
+      // The role's policy must exist before the function first runs and logs.
+      dependsOn: [rolePolicy],
+    });
+    this.lambda.overrideLogicalId(fn);
+  }
+}

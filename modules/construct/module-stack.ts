@@ -1,0 +1,111 @@
+/**
+ * The stack that synthesizes `modules/mackerel-serverless`: the module's variables, one
+ * {@link MackerelServerless}, its outputs. A child module must carry no provider block and no backend
+ * (callers could not use for_each on it), and pins the provider by range, not exactly.
+ */
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { App, propertyAccess, TerraformOutput, TerraformStack, TerraformVariable, Token } from "cdktf";
+import type { Construct } from "constructs";
+import { FUNCTION_NAMES, type FunctionName } from "./module-function";
+import { MackerelServerless } from "./mackerel-serverless";
+import { OUTPUTS } from "./outputs";
+import { VARIABLES } from "./variables";
+
+/** Provider range: hashicorp/aws 5.x (from 5.80, for every resource argument used) and 6.x. */
+export const AWS_PROVIDER_VERSION = ">= 5.80, < 7.0";
+/** Optional object attributes with defaults and cross-attribute conditionals need Terraform 1.5. */
+export const TERRAFORM_VERSION = ">= 1.5";
+
+export class MackerelServerlessModuleStack extends TerraformStack {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    // Only so that synthesis knows the resources' provider; its block is stripped in toTerraform().
+    new AwsProvider(this, "aws", {});
+
+    const vars = new Map<string, TerraformVariable>();
+    for (const definition of VARIABLES) {
+      const variable = new TerraformVariable(this, definition.name, {
+        type: definition.type,
+        description: definition.description,
+        // cdktf cannot render a null default; toTerraform() writes those.
+        ...("default" in definition && definition.default !== null ? { default: definition.default } : {}),
+        ...(definition.nullable === false ? { nullable: false } : {}),
+        validation: definition.validations?.map((v) => ({ condition: `\${${v.condition}}`, errorMessage: v.errorMessage })),
+      });
+      variable.overrideLogicalId(definition.name);
+      vars.set(definition.name, variable);
+    }
+    const v = (name: string): TerraformVariable => {
+      const variable = vars.get(name);
+      if (!variable) throw new Error(`no variable ${name}`);
+      return variable;
+    };
+
+    const module = new MackerelServerless(this, "mackerel-serverless", {
+      name: v("name").stringValue,
+      apiKeySecretArn: v("api_key_secret_arn").stringValue,
+      apiKeyKmsKeyArn: v("api_key_kms_key_arn").stringValue,
+      mackerelApiBaseUrl: v("mackerel_api_base_url").stringValue,
+      serviceName: v("service_name").stringValue,
+      hostName: Token.asString(propertyAccess(v("host").value, ["name"])),
+      hostCustomIdentifier: Token.asString(propertyAccess(v("host").value, ["custom_identifier"])),
+      hostId: Token.asString(propertyAccess(v("host").value, ["id"])),
+      lambdaRuntime: v("lambda_runtime").stringValue,
+      lambdaArchitecture: v("lambda_architecture").stringValue,
+      logRetentionDays: v("log_retention_days").numberValue,
+      tags: Token.asStringMap(v("tags").value),
+      code: moduleCode,
+    });
+
+    for (const output of OUTPUTS) {
+      new TerraformOutput(this, output.name, {
+        value: output.value(module),
+        description: output.description,
+      }).overrideLogicalId(output.name);
+    }
+  }
+
+  override toTerraform(): Record<string, unknown> {
+    const tf = super.toTerraform() as Record<string, unknown> & {
+      terraform: { backend?: unknown; required_providers: Record<string, { source: string; version: string }> };
+    };
+    delete tf.provider;
+    delete tf.terraform.backend;
+    tf.terraform.required_providers = { aws: { source: "hashicorp/aws", version: AWS_PROVIDER_VERSION } };
+    (tf.terraform as Record<string, unknown>).required_version = TERRAFORM_VERSION;
+    const variables = tf.variable as Record<string, Record<string, unknown>>;
+    for (const definition of VARIABLES) {
+      if ("default" in definition && definition.default === null) variables[definition.name]!.default = null;
+    }
+    return stripMetadata(tf) as Record<string, unknown>;
+  }
+}
+
+/** Inside a child module, paths are relative to `path.module`; the hash lets Terraform see a new zip. */
+function moduleCode(fn: FunctionName) {
+  const filename = `\${path.module}/dist/${fn}.zip`;
+  return { filename, sourceCodeHash: `\${filebase64sha256("${filename}")}` };
+}
+
+/** Removes cdktf's `//` metadata (construct paths, backend notes): the module should read as plain Terraform. */
+function stripMetadata(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stripMetadata);
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) {
+      if (key !== "//") out[key] = stripMetadata(inner);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** Synthesizes the module and returns its Terraform JSON. */
+export function synthesizeModule(): Record<string, unknown> {
+  const app = new App({ outdir: "cdktf.out" });
+  const stack = new MackerelServerlessModuleStack(app, "mackerel-serverless");
+  // The stack's own rendering, not app.synth(): nothing is written to cdktf.out.
+  return stack.toTerraform();
+}
+
+export { FUNCTION_NAMES };

@@ -1,0 +1,373 @@
+/**
+ * The module's input variables: one table that the module stack turns into Terraform variables
+ * (with their validation blocks) and the README generator turns into the inputs table.
+ *
+ * Conditions are Terraform expressions (Go RE2 regexes, Terraform >= 1.5). Null optional attributes
+ * are allowed through: the functions apply the documented defaults.
+ */
+
+export interface VariableValidation {
+  /** A Terraform expression, without `${}`. */
+  condition: string;
+  errorMessage: string;
+}
+
+export interface VariableDefinition {
+  name: string;
+  /** Terraform type constraint. */
+  type: string;
+  description: string;
+  /** Omitted: required. */
+  default?: unknown;
+  nullable?: boolean;
+  validations?: VariableValidation[];
+}
+
+/** Mackerel's service name rule. */
+export const TF_SERVICE_NAME = "^[A-Za-z0-9][A-Za-z0-9_-]{1,62}$";
+/** Check and log rule names: also a metric name segment (`checks.<name>.*`, `logs.<rule>.count`). */
+export const TF_CHECK_NAME = "^[a-zA-Z0-9_-]{1,64}$";
+/** EventBridge schedule expressions. */
+export const TF_SCHEDULE =
+  "^(rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)|cron\\([^ ]+ [^ ]+ [^ ]+ [^ ]+ [^ ]+ [^ ]+\\))$";
+const TF_ARN = (service: string) => `^arn:aws[a-zA-Z-]*:${service}:[a-z0-9-]+:[0-9]{12}:`;
+
+/** `alltrue([for item in var.<list> : <expr>])`, null-safe. */
+const every = (list: string, expr: string) => `alltrue([for item in var.${list} : ${expr}])`;
+/** An optional attribute that is null or satisfies `expr` (conditional expressions are lazy, `||` is not). */
+const nullOr = (attr: string, expr: string) => `item.${attr} == null ? true : (${expr})`;
+const regexesCompile = (attr: string) =>
+  `item.${attr} == null ? true : alltrue([for r in item.${attr} : can(regexall(r, ""))])`;
+
+const checkNameValidation = (list: string): VariableValidation => ({
+  condition: every(list, `can(regex("${TF_CHECK_NAME}", item.name))`),
+  errorMessage: `${list}: every name must be 1-64 characters of a-zA-Z0-9_- (it names a Mackerel check and the metrics checks.<name>.*).`,
+});
+const scheduleValidation = (list: string): VariableValidation => ({
+  condition: every(list, nullOr("schedule", `can(regex("${TF_SCHEDULE}", item.schedule))`)),
+  errorMessage: `${list}: schedule must be an EventBridge expression: rate(N minutes|hours|days) or cron(6 fields).`,
+});
+const thresholdValidation = (list: string, attrs: string[]): VariableValidation => ({
+  condition: every(list, attrs.map((a) => `(${nullOr(a, `item.${a} >= 0`)})`).join(" && ")),
+  errorMessage: `${list}: ${attrs.join(", ")} must be zero or more.`,
+});
+const positiveInt = (list: string, attr: string, max: number, what: string): VariableValidation => ({
+  condition: every(list, nullOr(attr, `item.${attr} >= 1 && item.${attr} <= ${max} && floor(item.${attr}) == item.${attr}`)),
+  errorMessage: `${list}: ${attr} must be a whole number of ${what} from 1 to ${max}.`,
+});
+const uniqueNames = (list: string): VariableValidation => ({
+  condition: `length(distinct([for item in var.${list} : item.name])) == length(var.${list})`,
+  errorMessage: `${list}: names must be unique.`,
+});
+
+export const VARIABLES: VariableDefinition[] = [
+  {
+    name: "name",
+    type: "string",
+    default: "mackerel-serverless",
+    description: "Prefix of every resource name (functions, roles, log groups, queues, table, rules).",
+    validations: [
+      {
+        condition: 'can(regex("^[a-zA-Z0-9_-]{1,40}$", var.name))',
+        errorMessage: "name: must be 1-40 characters of a-zA-Z0-9_- (it prefixes Lambda function names, limited to 64).",
+      },
+    ],
+  },
+  {
+    name: "api_key_secret_arn",
+    type: "string",
+    description:
+      'ARN of the Secrets Manager secret holding the Mackerel API key (write permission), as the raw key or as JSON {"MACKEREL_API_KEY": "..."}. The key itself never passes through Terraform.',
+    validations: [
+      {
+        condition: `can(regex("${TF_ARN("secretsmanager")}secret:.+$", var.api_key_secret_arn))`,
+        errorMessage: "api_key_secret_arn: must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>).",
+      },
+    ],
+  },
+  {
+    name: "api_key_kms_key_arn",
+    type: "string",
+    default: null,
+    description: "ARN of the customer-managed KMS key that encrypts the secret, if any (grants kms:Decrypt on it).",
+    validations: [
+      {
+        condition: `var.api_key_kms_key_arn == null ? true : can(regex("${TF_ARN("kms")}key/.+$", var.api_key_kms_key_arn))`,
+        errorMessage: "api_key_kms_key_arn: must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>) or null.",
+      },
+    ],
+  },
+  {
+    name: "mackerel_api_base_url",
+    type: "string",
+    default: "https://api.mackerelio.com/",
+    description: "Mackerel API base URL (KCPS: https://kcps-mackerel.io/).",
+    validations: [
+      {
+        condition: 'can(regex("^https?://[^/ ]+(/.*)?$", var.mackerel_api_base_url))',
+        errorMessage: "mackerel_api_base_url: must be an http(s) URL such as https://api.mackerelio.com/.",
+      },
+    ],
+  },
+  {
+    name: "service_name",
+    type: "string",
+    description: "Default Mackerel service for service metrics (it must exist in Mackerel).",
+    validations: [
+      {
+        condition: `can(regex("${TF_SERVICE_NAME}", var.service_name))`,
+        errorMessage: "service_name: must be 2-63 characters of A-Za-z0-9_- not starting with - or _ (Mackerel's service name rule).",
+      },
+    ],
+  },
+  {
+    name: "host",
+    type: "object({ name = optional(string), custom_identifier = optional(string), id = optional(string) })",
+    default: {},
+    description:
+      "The Mackerel host that check reports and the heartbeat attach to. Found or registered by custom_identifier on first use (default: mackerel-serverless/<region>/<account>/<name>) unless id is given. name defaults to var.name.",
+    validations: [
+      {
+        condition: 'var.host.name == null ? true : can(regex("^[^\\\\s]{1,255}$", var.host.name))',
+        errorMessage: "host.name: must be 1-255 characters without whitespace.",
+      },
+      {
+        condition: 'var.host.id == null ? true : can(regex("^[a-zA-Z0-9]{6,32}$", var.host.id))',
+        errorMessage: "host.id: must be a Mackerel host id (letters and digits, e.g. 2eQGDXqtoXs).",
+      },
+    ],
+  },
+  {
+    name: "log_subscriptions",
+    type: "list(object({ log_group_name = string, filter_pattern = optional(string, \"\") }))",
+    default: [],
+    description:
+      "Log groups wired to the logs function with one subscription filter each (CloudWatch Logs allows 2 per log group). filter_pattern uses CloudWatch Logs filter syntax; empty sends every event. The module's own log groups are refused (loop guard).",
+    validations: [
+      {
+        condition: every("log_subscriptions", 'can(regex("^[\\\\.\\\\-_/#A-Za-z0-9]{1,512}$", item.log_group_name))'),
+        errorMessage: "log_subscriptions: log_group_name must be 1-512 characters of a-zA-Z0-9 . - _ / #.",
+      },
+      {
+        condition: "length(distinct([for item in var.log_subscriptions : item.log_group_name])) == length(var.log_subscriptions)",
+        errorMessage: "log_subscriptions: each log group may appear once.",
+      },
+    ],
+  },
+  {
+    name: "account_log_subscription",
+    type: "object({ filter_pattern = optional(string, \"\"), excluded_log_groups = optional(list(string), []) })",
+    default: null,
+    description:
+      "One account-level subscription filter policy to the logs function instead of per-group filters (one such policy per account). The module's own log groups are always excluded.",
+  },
+  {
+    name: "log_rules",
+    type:
+      "list(object({ name = string, log_groups = optional(list(string)), include = list(string), exclude = optional(list(string)), status = optional(string), recover_after_minutes = optional(number), max_samples = optional(number), notification_interval = optional(number), redact = optional(list(string)) }))",
+    default: [],
+    description:
+      "Log rules of the logs function. log_groups: globs (* and ?; default all); include/exclude: regexes (exclude wins); status WARNING|CRITICAL (default CRITICAL); recover_after_minutes (default 10) before OK is posted; max_samples (default 5) lines in the report; notification_interval minutes (>= 10); redact: extra regexes masked in samples. Metric: logs.<name>.count in service_name.",
+    validations: [
+      checkNameValidation("log_rules"),
+      uniqueNames("log_rules"),
+      {
+        condition: every("log_rules", "length(item.include) > 0"),
+        errorMessage: "log_rules: include must list at least one regex.",
+      },
+      {
+        condition: every(
+          "log_rules",
+          `(${regexesCompile("include")}) && (${regexesCompile("exclude")}) && (${regexesCompile("redact")})`,
+        ),
+        errorMessage:
+          "log_rules: include, exclude and redact must be valid regexes without backreferences or lookaround (RE2 syntax, which the function's linear-time engine also runs).",
+      },
+      {
+        condition: every("log_rules", nullOr("status", 'contains(["WARNING", "CRITICAL"], item.status)')),
+        errorMessage: "log_rules: status must be WARNING or CRITICAL.",
+      },
+      positiveInt("log_rules", "recover_after_minutes", 1440, "minutes"),
+      positiveInt("log_rules", "max_samples", 20, "lines"),
+      {
+        condition: every("log_rules", nullOr("notification_interval", "item.notification_interval >= 10")),
+        errorMessage: "log_rules: notification_interval must be at least 10 minutes (Mackerel's minimum).",
+      },
+      {
+        condition: "length(jsonencode(var.log_rules)) <= 3000",
+        errorMessage:
+          "log_rules: the rules take more than 3000 characters as JSON; they travel in the function's environment (4 KB in all). Merge rules or shorten regexes.",
+      },
+    ],
+  },
+  {
+    name: "logs_insights_checks",
+    type:
+      "list(object({ name = string, schedule = optional(string), log_group_names = list(string), query = string, window_minutes = optional(number), offset_minutes = optional(number), value_field = optional(string), warning = optional(number), critical = optional(number), direction = optional(string) }))",
+    default: [],
+    description:
+      "Scheduled CloudWatch Logs Insights queries over [now - offset - window, now - offset] (defaults: schedule rate(5 minutes), window 5, offset 0). The value is the number of result rows or the numeric field value_field; group-by queries post one metric per group. warning/critical thresholds compared in direction above|below (default above).",
+    validations: [
+      checkNameValidation("logs_insights_checks"),
+      scheduleValidation("logs_insights_checks"),
+      thresholdValidation("logs_insights_checks", ["warning", "critical"]),
+      {
+        condition: every("logs_insights_checks", "length(item.log_group_names) >= 1 && length(item.log_group_names) <= 50"),
+        errorMessage: "logs_insights_checks: log_group_names must list 1 to 50 log groups (Logs Insights' limit).",
+      },
+      {
+        condition: every("logs_insights_checks", nullOr("direction", 'contains(["above", "below"], item.direction)')),
+        errorMessage: "logs_insights_checks: direction must be above or below.",
+      },
+      positiveInt("logs_insights_checks", "window_minutes", 10080, "minutes"),
+      {
+        condition: every("logs_insights_checks", nullOr("offset_minutes", "item.offset_minutes >= 0")),
+        errorMessage: "logs_insights_checks: offset_minutes must be zero or more.",
+      },
+    ],
+  },
+  {
+    name: "http_checks",
+    type:
+      "list(object({ name = string, schedule = optional(string), url = string, method = optional(string), headers = optional(map(string)), expected_status = optional(list(number)), body_contains = optional(string), body_regex = optional(string), timeout_seconds = optional(number), warning_latency_ms = optional(number), critical_latency_ms = optional(number) }))",
+    default: [],
+    description:
+      "HTTP checks (default schedule rate(1 minute)): method (default GET), headers, expected_status (default [200]), body_contains, body_regex, timeout_seconds (default 10), latency thresholds in ms. Metrics: checks.<name>.latency_ms and checks.<name>.status_code.",
+    validations: [
+      checkNameValidation("http_checks"),
+      scheduleValidation("http_checks"),
+      {
+        condition: every("http_checks", 'can(regex("^https?://[^/ ]+", item.url))'),
+        errorMessage: "http_checks: url must be an http:// or https:// URL.",
+      },
+      {
+        condition: every(
+          "http_checks",
+          nullOr("method", 'contains(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], item.method)'),
+        ),
+        errorMessage: "http_checks: method must be GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS.",
+      },
+      {
+        condition: every(
+          "http_checks",
+          nullOr("expected_status", "alltrue([for s in item.expected_status : s >= 100 && s <= 599])"),
+        ),
+        errorMessage: "http_checks: expected_status must list HTTP status codes (100-599).",
+      },
+      {
+        condition: every("http_checks", nullOr("body_regex", 'can(regexall(item.body_regex, ""))')),
+        errorMessage: "http_checks: body_regex must be a valid regex (RE2 syntax).",
+      },
+      positiveInt("http_checks", "timeout_seconds", 60, "seconds"),
+      thresholdValidation("http_checks", ["warning_latency_ms", "critical_latency_ms"]),
+    ],
+  },
+  {
+    name: "sfn_execution_checks",
+    type:
+      "list(object({ name = string, schedule = optional(string), state_machine_arn = string, window_minutes = optional(number), statuses = optional(list(string)), warning = optional(number), critical = optional(number), max_running_minutes = optional(number) }))",
+    default: [],
+    description:
+      "Step Functions execution checks (default schedule rate(5 minutes)): executions that started within window_minutes (default 60) with a status in statuses (default FAILED, TIMED_OUT, ABORTED) are counted against warning/critical (default critical 1); max_running_minutes alerts on executions running longer. Standard workflows only.",
+    validations: [
+      checkNameValidation("sfn_execution_checks"),
+      scheduleValidation("sfn_execution_checks"),
+      {
+        condition: every("sfn_execution_checks", `can(regex("${TF_ARN("states")}stateMachine:.+$", item.state_machine_arn))`),
+        errorMessage: "sfn_execution_checks: state_machine_arn must be a state machine ARN.",
+      },
+      {
+        condition: every(
+          "sfn_execution_checks",
+          nullOr(
+            "statuses",
+            'alltrue([for s in item.statuses : contains(["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"], s)])',
+          ),
+        ),
+        errorMessage: "sfn_execution_checks: statuses must be among RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE.",
+      },
+      thresholdValidation("sfn_execution_checks", ["warning", "critical"]),
+      positiveInt("sfn_execution_checks", "window_minutes", 10080, "minutes"),
+      positiveInt("sfn_execution_checks", "max_running_minutes", 525600, "minutes"),
+    ],
+  },
+  {
+    name: "log_freshness_checks",
+    type: "list(object({ name = string, schedule = optional(string), log_group_name = string, max_age_minutes = number }))",
+    default: [],
+    description:
+      "Log freshness checks (default schedule rate(5 minutes)): CRITICAL when the newest event of log_group_name is older than max_age_minutes (exact, FilterLogEvents with a start time).",
+    validations: [
+      checkNameValidation("log_freshness_checks"),
+      scheduleValidation("log_freshness_checks"),
+      positiveInt("log_freshness_checks", "max_age_minutes", 10080, "minutes"),
+    ],
+  },
+  {
+    name: "alarm_sns_topic_arn",
+    type: "string",
+    default: null,
+    description: "SNS topic for the module's own CloudWatch alarms (function errors, throttles, dead-letter queue not empty).",
+    validations: [
+      {
+        condition: `var.alarm_sns_topic_arn == null ? true : can(regex("${TF_ARN("sns")}.+$", var.alarm_sns_topic_arn))`,
+        errorMessage: "alarm_sns_topic_arn: must be an SNS topic ARN or null.",
+      },
+    ],
+  },
+  {
+    name: "lambda_runtime",
+    type: "string",
+    default: "nodejs22.x",
+    description: "Lambda runtime of the functions (Node.js 22 or later).",
+    validations: [
+      {
+        condition: 'can(regex("^nodejs(2[2-9]|[3-9][0-9])\\\\.x$", var.lambda_runtime))',
+        errorMessage: "lambda_runtime: must be nodejs22.x or a later nodejsNN.x (the bundles target Node 22).",
+      },
+    ],
+  },
+  {
+    name: "lambda_architecture",
+    type: "string",
+    default: "arm64",
+    description: "Lambda architecture: arm64 (20% cheaper per GB-second) or x86_64.",
+    validations: [
+      {
+        condition: 'contains(["arm64", "x86_64"], var.lambda_architecture)',
+        errorMessage: "lambda_architecture: must be arm64 or x86_64.",
+      },
+    ],
+  },
+  {
+    name: "log_retention_days",
+    type: "number",
+    default: 30,
+    description: "Retention of the functions' log groups, in days.",
+    validations: [
+      {
+        condition:
+          "contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)",
+        errorMessage: "log_retention_days: must be one of CloudWatch Logs' retention values (1, 3, 5, 7, 14, 30, 60, 90, ... 3653).",
+      },
+    ],
+  },
+  {
+    name: "tags",
+    type: "map(string)",
+    default: {},
+    description: "Tags added to every resource that takes tags.",
+  },
+  {
+    name: "vpc_config",
+    type: "object({ subnet_ids = list(string), security_group_ids = list(string) })",
+    default: null,
+    description: "Places the check function in these subnets (for HTTP checks of private endpoints). The subnets need a route to Mackerel and to the AWS APIs the checks call.",
+    validations: [
+      {
+        condition: "var.vpc_config == null ? true : length(var.vpc_config.subnet_ids) > 0 && length(var.vpc_config.security_group_ids) > 0",
+        errorMessage: "vpc_config: subnet_ids and security_group_ids must each list at least one id.",
+      },
+    ],
+  },
+];
