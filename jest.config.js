@@ -4,7 +4,10 @@ module.exports = {
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],
   transform: {
-    "^.+\\.ts$": ["ts-jest", { tsconfig: { module: "commonjs", moduleResolution: "node", isolatedModules: true }, diagnostics: false }],
+    "^.+\\.ts$": [
+      "ts-jest",
+      { tsconfig: { module: "commonjs", moduleResolution: "node", isolatedModules: true }, diagnostics: false },
+    ],
   },
   // Terraform plans and dynalite-backed suites are slow on a 2-core machine.
   testTimeout: 120000,

@@ -22,7 +22,9 @@ async function main(): Promise<void> {
     const zip = deterministicZip(bundle.files);
     writeFileSync(join(dist, `${name}.zip`), zip);
     const code = bundle.files["index.mjs"]!.length;
-    console.log(`bundled ${name}: index.mjs ${(code / 1024).toFixed(1)} KiB, zip ${(zip.length / 1024).toFixed(1)} KiB`);
+    console.log(
+      `bundled ${name}: index.mjs ${(code / 1024).toFixed(1)} KiB, zip ${(zip.length / 1024).toFixed(1)} KiB`,
+    );
   }
   console.log(`synthesized ${writeModule()}`);
   console.log(`updated ${updateReadmeTables()}`);

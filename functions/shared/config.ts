@@ -14,7 +14,9 @@ const optionalString = z
 const environmentSchema = z.object({
   MACKEREL_API_KEY_SECRET_ARN: z.string().min(1, "is required"),
   MACKEREL_API_BASE_URL: z.url({ protocol: /^https?$/ }).default("https://api.mackerelio.com/"),
-  MACKEREL_SERVICE_NAME: z.string().regex(SERVICE_NAME, "must be 2–63 characters of A-Za-z0-9_- not starting with - or _"),
+  MACKEREL_SERVICE_NAME: z
+    .string()
+    .regex(SERVICE_NAME, "must be 2–63 characters of A-Za-z0-9_- not starting with - or _"),
   MACKEREL_HOST_NAME: z.string().min(1).default("mackerel-serverless"),
   MACKEREL_HOST_CUSTOM_IDENTIFIER: optionalString,
   MACKEREL_HOST_ID: optionalString,

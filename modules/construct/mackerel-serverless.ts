@@ -6,7 +6,8 @@
  */
 import { Fn, Op, Token, type IResolvable } from "cdktf";
 import { Construct } from "constructs";
-import { type FunctionCode, type FunctionName, ModuleFunction } from "./module-function";
+import { arnWildcard, type FeatureContext, functionLogGroupName } from "./context";
+import { FUNCTION_NAMES, type FunctionCode, type FunctionName, ModuleFunction } from "./module-function";
 
 /** A subscription of one log group to the logs function. */
 export interface LogSubscription {
@@ -74,53 +75,67 @@ export class MackerelServerless extends Construct {
       prefix,
     ]);
 
-    const common = {
+    const context: FeatureContext = {
       prefix,
-      runtime: props.lambdaRuntime ?? "nodejs22.x",
-      architecture: props.lambdaArchitecture ?? "arm64",
-      logRetentionDays: props.logRetentionDays ?? 30,
-      tags: props.tags ?? {},
+      code,
+      common: {
+        prefix,
+        runtime: props.lambdaRuntime ?? "nodejs22.x",
+        architecture: props.lambdaArchitecture ?? "arm64",
+        logRetentionDays: props.logRetentionDays ?? 30,
+        tags: props.tags ?? {},
+      },
+      mackerelEnvironment: {
+        MACKEREL_API_KEY_SECRET_ARN: props.apiKeySecretArn,
+        MACKEREL_API_BASE_URL: props.mackerelApiBaseUrl ?? "https://api.mackerelio.com/",
+        MACKEREL_SERVICE_NAME: props.serviceName,
+        MACKEREL_HOST_NAME: orDefault(props.hostName, prefix),
+        MACKEREL_HOST_CUSTOM_IDENTIFIER: orDefault(props.hostCustomIdentifier, defaultCustomIdentifier),
+        MACKEREL_HOST_ID: orDefault(props.hostId, ""),
+      },
+      readSecret: {
+        Sid: "ReadMackerelApiKey",
+        Effect: "Allow",
+        Action: ["secretsmanager:GetSecretValue"],
+        Resource: props.apiKeySecretArn,
+      },
+      decryptSecret:
+        props.apiKeyKmsKeyArn === undefined
+          ? undefined
+          : (Fn.conditional(
+              isNullOrEmpty(props.apiKeyKmsKeyArn),
+              [],
+              [
+                {
+                  Sid: "DecryptMackerelApiKey",
+                  Effect: "Allow",
+                  Action: ["kms:Decrypt"],
+                  Resource: props.apiKeyKmsKeyArn,
+                  // Only when Secrets Manager asks on the function's behalf.
+                  Condition: {
+                    StringEquals: {
+                      "kms:ViaService": Fn.format("secretsmanager.%s.amazonaws.com", [Fn.element(secretArnParts, 3)]),
+                    },
+                  },
+                },
+              ],
+            ) as IResolvable),
+      ownLogGroupNames: FUNCTION_NAMES.map((fn) => functionLogGroupName(prefix, fn)),
     };
-    const mackerelEnvironment: Record<string, string> = {
-      MACKEREL_API_KEY_SECRET_ARN: props.apiKeySecretArn,
-      MACKEREL_API_BASE_URL: props.mackerelApiBaseUrl ?? "https://api.mackerelio.com/",
-      MACKEREL_SERVICE_NAME: props.serviceName,
-      MACKEREL_HOST_NAME: orDefault(props.hostName, prefix),
-      MACKEREL_HOST_CUSTOM_IDENTIFIER: orDefault(props.hostCustomIdentifier, defaultCustomIdentifier),
-      MACKEREL_HOST_ID: orDefault(props.hostId, ""),
-    };
-    const readSecret = {
-      Sid: "ReadMackerelApiKey",
-      Effect: "Allow" as const,
-      Action: ["secretsmanager:GetSecretValue"],
-      Resource: props.apiKeySecretArn,
-    };
-    const decryptSecret =
-      props.apiKeyKmsKeyArn === undefined
-        ? undefined
-        : (Fn.conditional(isNullOrEmpty(props.apiKeyKmsKeyArn), [], [
-            {
-              Sid: "DecryptMackerelApiKey",
-              Effect: "Allow",
-              Action: ["kms:Decrypt"],
-              Resource: props.apiKeyKmsKeyArn,
-              Condition: { StringEquals: { "kms:ViaService": Fn.format("secretsmanager.%s.amazonaws.com", [Fn.element(secretArnParts, 3)]) } },
-            },
-          ]) as IResolvable);
+    this.ownLogGroupNames = context.ownLogGroupNames;
 
     this.metric = new ModuleFunction(this, "metric", {
-      ...common,
+      ...context.common,
       function: "metric",
       description: "mackerel-serverless: posts service metrics, host metrics and check reports from Step Functions",
       code: code("metric"),
       memorySize: 256,
       timeout: 30,
-      environment: mackerelEnvironment,
-      statements: [readSecret],
-      conditionalStatements: decryptSecret,
+      environment: context.mackerelEnvironment,
+      statements: [context.readSecret],
+      conditionalStatements: context.decryptSecret,
     });
 
-    this.ownLogGroupNames = [this.metric.logGroup.name];
     this.invokeMetricPolicyJson = Fn.jsonencode({
       Version: "2012-10-17",
       Statement: [
@@ -129,7 +144,7 @@ export class MackerelServerless extends Construct {
           Effect: "Allow",
           Action: ["lambda:InvokeFunction"],
           // The bare ARN and qualified ARNs (versions, aliases), as Step Functions may call either.
-          Resource: [this.metric.lambda.arn, Fn.format("%s:*", [this.metric.lambda.arn])],
+          Resource: [this.metric.lambda.arn, arnWildcard(this.metric.lambda.arn)],
         },
       ],
     });

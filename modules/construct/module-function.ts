@@ -8,6 +8,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction, type LambdaFunctionVpcConfig } from "@cdktf/provider-aws/lib/lambda-function";
 import { Fn, type IResolvable } from "cdktf";
 import { Construct } from "constructs";
+import { arnWildcard, functionLogGroupName } from "./context";
 
 /** The functions the module ships; each is `dist/<name>.zip`. */
 export const FUNCTION_NAMES = ["metric", "logs", "check", "sender"] as const;
@@ -63,7 +64,7 @@ export class ModuleFunction extends Construct {
     this.functionName = `${props.prefix}-${fn}`;
 
     this.logGroup = new CloudwatchLogGroup(this, "log-group", {
-      name: `/aws/lambda/${this.functionName}`,
+      name: functionLogGroupName(props.prefix, fn),
       retentionInDays: props.logRetentionDays,
       tags: props.tags,
     });
@@ -84,7 +85,7 @@ export class ModuleFunction extends Construct {
       Sid: "WriteOwnLogs",
       Effect: "Allow",
       Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-      Resource: Fn.format("%s:*", [this.logGroup.arn]),
+      Resource: arnWildcard(this.logGroup.arn),
     };
     const fixed = [ownLogs, ...props.statements];
     const policy = Fn.jsonencode({
@@ -110,7 +111,12 @@ export class ModuleFunction extends Construct {
       memorySize: props.memorySize,
       timeout: props.timeout,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
+      loggingConfig: {
+        logFormat: "JSON",
+        logGroup: this.logGroup.name,
+        applicationLogLevel: "INFO",
+        systemLogLevel: "WARN",
+      },
       environment: { variables: { NODE_OPTIONS: "--enable-source-maps", ...props.environment } },
       vpcConfig: props.vpcConfig,
       tags: props.tags,

@@ -30,7 +30,10 @@ export class MackerelServerlessModuleStack extends TerraformStack {
         // cdktf cannot render a null default; toTerraform() writes those.
         ...("default" in definition && definition.default !== null ? { default: definition.default } : {}),
         ...(definition.nullable === false ? { nullable: false } : {}),
-        validation: definition.validations?.map((v) => ({ condition: `\${${v.condition}}`, errorMessage: v.errorMessage })),
+        validation: definition.validations?.map((v) => ({
+          condition: `\${${v.condition}}`,
+          errorMessage: v.errorMessage,
+        })),
       });
       variable.overrideLogicalId(definition.name);
       vars.set(definition.name, variable);

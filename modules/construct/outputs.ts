@@ -20,7 +20,8 @@ export const OUTPUTS: OutputDefinition[] = [
   },
   {
     name: "invoke_metric_policy_json",
-    description: "IAM policy document allowing lambda:InvokeFunction on the metric function; attach it to state machine roles.",
+    description:
+      "IAM policy document allowing lambda:InvokeFunction on the metric function; attach it to state machine roles.",
     value: (m) => m.invokeMetricPolicyJson,
   },
   {

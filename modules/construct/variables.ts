@@ -29,7 +29,11 @@ export const TF_SERVICE_NAME = "^[A-Za-z0-9][A-Za-z0-9_-]{1,62}$";
 export const TF_CHECK_NAME = "^[a-zA-Z0-9_-]{1,64}$";
 /** EventBridge schedule expressions. */
 export const TF_SCHEDULE =
-  "^(rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)|cron\\([^ ]+ [^ ]+ [^ ]+ [^ ]+ [^ ]+ [^ ]+\\))$";
+  "^(rate[(](1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))[)]|cron[(][^ ]+ [^ ]+ [^ ]+ [^ ]+ [^ ]+ [^ ]+[)])$";
+/**
+ * Regexes below travel TypeScript string → HCL string → RE2, so one backslash in the pattern is four in
+ * this source; character classes such as `[(]` avoid escapes altogether.
+ */
 const TF_ARN = (service: string) => `^arn:aws[a-zA-Z-]*:${service}:[a-z0-9-]+:[0-9]{12}:`;
 
 /** `alltrue([for item in var.<list> : <expr>])`, null-safe. */
@@ -52,7 +56,10 @@ const thresholdValidation = (list: string, attrs: string[]): VariableValidation 
   errorMessage: `${list}: ${attrs.join(", ")} must be zero or more.`,
 });
 const positiveInt = (list: string, attr: string, max: number, what: string): VariableValidation => ({
-  condition: every(list, nullOr(attr, `item.${attr} >= 1 && item.${attr} <= ${max} && floor(item.${attr}) == item.${attr}`)),
+  condition: every(
+    list,
+    nullOr(attr, `item.${attr} >= 1 && item.${attr} <= ${max} && floor(item.${attr}) == item.${attr}`),
+  ),
   errorMessage: `${list}: ${attr} must be a whole number of ${what} from 1 to ${max}.`,
 });
 const uniqueNames = (list: string): VariableValidation => ({
@@ -69,7 +76,8 @@ export const VARIABLES: VariableDefinition[] = [
     validations: [
       {
         condition: 'can(regex("^[a-zA-Z0-9_-]{1,40}$", var.name))',
-        errorMessage: "name: must be 1-40 characters of a-zA-Z0-9_- (it prefixes Lambda function names, limited to 64).",
+        errorMessage:
+          "name: must be 1-40 characters of a-zA-Z0-9_- (it prefixes Lambda function names, limited to 64).",
       },
     ],
   },
@@ -81,7 +89,8 @@ export const VARIABLES: VariableDefinition[] = [
     validations: [
       {
         condition: `can(regex("${TF_ARN("secretsmanager")}secret:.+$", var.api_key_secret_arn))`,
-        errorMessage: "api_key_secret_arn: must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>).",
+        errorMessage:
+          "api_key_secret_arn: must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>).",
       },
     ],
   },
@@ -116,7 +125,8 @@ export const VARIABLES: VariableDefinition[] = [
     validations: [
       {
         condition: `can(regex("${TF_SERVICE_NAME}", var.service_name))`,
-        errorMessage: "service_name: must be 2-63 characters of A-Za-z0-9_- not starting with - or _ (Mackerel's service name rule).",
+        errorMessage:
+          "service_name: must be 2-63 characters of A-Za-z0-9_- not starting with - or _ (Mackerel's service name rule).",
       },
     ],
   },
@@ -139,7 +149,7 @@ export const VARIABLES: VariableDefinition[] = [
   },
   {
     name: "log_subscriptions",
-    type: "list(object({ log_group_name = string, filter_pattern = optional(string, \"\") }))",
+    type: 'list(object({ log_group_name = string, filter_pattern = optional(string, "") }))',
     default: [],
     description:
       "Log groups wired to the logs function with one subscription filter each (CloudWatch Logs allows 2 per log group). filter_pattern uses CloudWatch Logs filter syntax; empty sends every event. The module's own log groups are refused (loop guard).",
@@ -149,22 +159,22 @@ export const VARIABLES: VariableDefinition[] = [
         errorMessage: "log_subscriptions: log_group_name must be 1-512 characters of a-zA-Z0-9 . - _ / #.",
       },
       {
-        condition: "length(distinct([for item in var.log_subscriptions : item.log_group_name])) == length(var.log_subscriptions)",
+        condition:
+          "length(distinct([for item in var.log_subscriptions : item.log_group_name])) == length(var.log_subscriptions)",
         errorMessage: "log_subscriptions: each log group may appear once.",
       },
     ],
   },
   {
     name: "account_log_subscription",
-    type: "object({ filter_pattern = optional(string, \"\"), excluded_log_groups = optional(list(string), []) })",
+    type: 'object({ filter_pattern = optional(string, ""), excluded_log_groups = optional(list(string), []) })',
     default: null,
     description:
       "One account-level subscription filter policy to the logs function instead of per-group filters (one such policy per account). The module's own log groups are always excluded.",
   },
   {
     name: "log_rules",
-    type:
-      "list(object({ name = string, log_groups = optional(list(string)), include = list(string), exclude = optional(list(string)), status = optional(string), recover_after_minutes = optional(number), max_samples = optional(number), notification_interval = optional(number), redact = optional(list(string)) }))",
+    type: "list(object({ name = string, log_groups = optional(list(string)), include = list(string), exclude = optional(list(string)), status = optional(string), recover_after_minutes = optional(number), max_samples = optional(number), notification_interval = optional(number), redact = optional(list(string)) }))",
     default: [],
     description:
       "Log rules of the logs function. log_groups: globs (* and ?; default all); include/exclude: regexes (exclude wins); status WARNING|CRITICAL (default CRITICAL); recover_after_minutes (default 10) before OK is posted; max_samples (default 5) lines in the report; notification_interval minutes (>= 10); redact: extra regexes masked in samples. Metric: logs.<name>.count in service_name.",
@@ -202,8 +212,7 @@ export const VARIABLES: VariableDefinition[] = [
   },
   {
     name: "logs_insights_checks",
-    type:
-      "list(object({ name = string, schedule = optional(string), log_group_names = list(string), query = string, window_minutes = optional(number), offset_minutes = optional(number), value_field = optional(string), warning = optional(number), critical = optional(number), direction = optional(string) }))",
+    type: "list(object({ name = string, schedule = optional(string), log_group_names = list(string), query = string, window_minutes = optional(number), offset_minutes = optional(number), value_field = optional(string), warning = optional(number), critical = optional(number), direction = optional(string) }))",
     default: [],
     description:
       "Scheduled CloudWatch Logs Insights queries over [now - offset - window, now - offset] (defaults: schedule rate(5 minutes), window 5, offset 0). The value is the number of result rows or the numeric field value_field; group-by queries post one metric per group. warning/critical thresholds compared in direction above|below (default above).",
@@ -212,7 +221,10 @@ export const VARIABLES: VariableDefinition[] = [
       scheduleValidation("logs_insights_checks"),
       thresholdValidation("logs_insights_checks", ["warning", "critical"]),
       {
-        condition: every("logs_insights_checks", "length(item.log_group_names) >= 1 && length(item.log_group_names) <= 50"),
+        condition: every(
+          "logs_insights_checks",
+          "length(item.log_group_names) >= 1 && length(item.log_group_names) <= 50",
+        ),
         errorMessage: "logs_insights_checks: log_group_names must list 1 to 50 log groups (Logs Insights' limit).",
       },
       {
@@ -228,8 +240,7 @@ export const VARIABLES: VariableDefinition[] = [
   },
   {
     name: "http_checks",
-    type:
-      "list(object({ name = string, schedule = optional(string), url = string, method = optional(string), headers = optional(map(string)), expected_status = optional(list(number)), body_contains = optional(string), body_regex = optional(string), timeout_seconds = optional(number), warning_latency_ms = optional(number), critical_latency_ms = optional(number) }))",
+    type: "list(object({ name = string, schedule = optional(string), url = string, method = optional(string), headers = optional(map(string)), expected_status = optional(list(number)), body_contains = optional(string), body_regex = optional(string), timeout_seconds = optional(number), warning_latency_ms = optional(number), critical_latency_ms = optional(number) }))",
     default: [],
     description:
       "HTTP checks (default schedule rate(1 minute)): method (default GET), headers, expected_status (default [200]), body_contains, body_regex, timeout_seconds (default 10), latency thresholds in ms. Metrics: checks.<name>.latency_ms and checks.<name>.status_code.",
@@ -264,8 +275,7 @@ export const VARIABLES: VariableDefinition[] = [
   },
   {
     name: "sfn_execution_checks",
-    type:
-      "list(object({ name = string, schedule = optional(string), state_machine_arn = string, window_minutes = optional(number), statuses = optional(list(string)), warning = optional(number), critical = optional(number), max_running_minutes = optional(number) }))",
+    type: "list(object({ name = string, schedule = optional(string), state_machine_arn = string, window_minutes = optional(number), statuses = optional(list(string)), warning = optional(number), critical = optional(number), max_running_minutes = optional(number) }))",
     default: [],
     description:
       "Step Functions execution checks (default schedule rate(5 minutes)): executions that started within window_minutes (default 60) with a status in statuses (default FAILED, TIMED_OUT, ABORTED) are counted against warning/critical (default critical 1); max_running_minutes alerts on executions running longer. Standard workflows only.",
@@ -273,7 +283,10 @@ export const VARIABLES: VariableDefinition[] = [
       checkNameValidation("sfn_execution_checks"),
       scheduleValidation("sfn_execution_checks"),
       {
-        condition: every("sfn_execution_checks", `can(regex("${TF_ARN("states")}stateMachine:.+$", item.state_machine_arn))`),
+        condition: every(
+          "sfn_execution_checks",
+          `can(regex("${TF_ARN("states")}stateMachine:.+$", item.state_machine_arn))`,
+        ),
         errorMessage: "sfn_execution_checks: state_machine_arn must be a state machine ARN.",
       },
       {
@@ -284,7 +297,8 @@ export const VARIABLES: VariableDefinition[] = [
             'alltrue([for s in item.statuses : contains(["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"], s)])',
           ),
         ),
-        errorMessage: "sfn_execution_checks: statuses must be among RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE.",
+        errorMessage:
+          "sfn_execution_checks: statuses must be among RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE.",
       },
       thresholdValidation("sfn_execution_checks", ["warning", "critical"]),
       positiveInt("sfn_execution_checks", "window_minutes", 10080, "minutes"),
@@ -307,7 +321,8 @@ export const VARIABLES: VariableDefinition[] = [
     name: "alarm_sns_topic_arn",
     type: "string",
     default: null,
-    description: "SNS topic for the module's own CloudWatch alarms (function errors, throttles, dead-letter queue not empty).",
+    description:
+      "SNS topic for the module's own CloudWatch alarms (function errors, throttles, dead-letter queue not empty).",
     validations: [
       {
         condition: `var.alarm_sns_topic_arn == null ? true : can(regex("${TF_ARN("sns")}.+$", var.alarm_sns_topic_arn))`,
@@ -348,7 +363,8 @@ export const VARIABLES: VariableDefinition[] = [
       {
         condition:
           "contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)",
-        errorMessage: "log_retention_days: must be one of CloudWatch Logs' retention values (1, 3, 5, 7, 14, 30, 60, 90, ... 3653).",
+        errorMessage:
+          "log_retention_days: must be one of CloudWatch Logs' retention values (1, 3, 5, 7, 14, 30, 60, 90, ... 3653).",
       },
     ],
   },
@@ -362,10 +378,12 @@ export const VARIABLES: VariableDefinition[] = [
     name: "vpc_config",
     type: "object({ subnet_ids = list(string), security_group_ids = list(string) })",
     default: null,
-    description: "Places the check function in these subnets (for HTTP checks of private endpoints). The subnets need a route to Mackerel and to the AWS APIs the checks call.",
+    description:
+      "Places the check function in these subnets (for HTTP checks of private endpoints). The subnets need a route to Mackerel and to the AWS APIs the checks call.",
     validations: [
       {
-        condition: "var.vpc_config == null ? true : length(var.vpc_config.subnet_ids) > 0 && length(var.vpc_config.security_group_ids) > 0",
+        condition:
+          "var.vpc_config == null ? true : length(var.vpc_config.subnet_ids) > 0 && length(var.vpc_config.security_group_ids) > 0",
         errorMessage: "vpc_config: subnet_ids and security_group_ids must each list at least one id.",
       },
     ],

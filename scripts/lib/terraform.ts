@@ -1,0 +1,177 @@
+/**
+ * Runs terraform offline against the machine's provider mirror (see AWS_NOTES.md): finds the mirror,
+ * writes a CLI config that installs hashicorp/* only from it, and runs init/validate/plan in a
+ * scratch copy of a root module, with an override file that gives the AWS provider fake credentials.
+ *
+ * `MACKEREL_SERVERLESS_TF_MIRROR` names the mirror root (the folder holding registry.terraform.io)
+ * when it is somewhere unusual.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { ROOT } from "./bundle";
+
+const CANDIDATE_MIRRORS = [
+  "/opt/tf-plugins",
+  "/usr/share/terraform/plugins",
+  join(process.env.HOME ?? "/root", ".terraform.d", "plugins"),
+];
+
+/** Folder holding `registry.terraform.io/hashicorp/aws/<version>`, or undefined. */
+export function findProviderMirror(): string | undefined {
+  const hasAws = (root: string) => existsSync(join(root, "registry.terraform.io", "hashicorp", "aws"));
+  const configured = process.env.MACKEREL_SERVERLESS_TF_MIRROR;
+  if (configured) return hasAws(configured) ? configured : undefined;
+  for (const candidate of CANDIDATE_MIRRORS) if (hasAws(candidate)) return candidate;
+  try {
+    const found = execFileSync("find", ["/", "-xdev", "-type", "d", "-name", "registry.terraform.io"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+      timeout: 20_000,
+    });
+    for (const dir of found.split("\n").filter(Boolean)) {
+      const root = join(dir, "..");
+      if (hasAws(root)) return root;
+    }
+  } catch {
+    // find exits non-zero on unreadable folders; what it printed before that is still used above.
+  }
+  return undefined;
+}
+
+export type TerraformAvailability = { ok: true; mirror: string; version: string } | { ok: false; reason: string };
+
+let cached: TerraformAvailability | undefined;
+
+/** Whether terraform and the provider mirror are here; the reason when not. */
+export function terraformAvailability(): TerraformAvailability {
+  if (cached) return cached;
+  const version = spawnSync("terraform", ["version", "-json"], { encoding: "utf8" });
+  if (version.status !== 0) {
+    cached = { ok: false, reason: "the terraform binary is not on PATH" };
+    return cached;
+  }
+  const mirror = findProviderMirror();
+  cached = mirror
+    ? { ok: true, mirror, version: (JSON.parse(version.stdout) as { terraform_version: string }).terraform_version }
+    : { ok: false, reason: "no hashicorp/aws provider mirror found (set MACKEREL_SERVERLESS_TF_MIRROR)" };
+  return cached;
+}
+
+/** Provider settings for planning with no AWS account, merged into the root's provider by Terraform. */
+const OFFLINE_OVERRIDE = `provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "offline"
+  secret_key                  = "offline"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+}
+`;
+
+export interface TerraformResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A scratch copy of a root module (with the module it uses) where terraform can run offline. */
+export class TerraformWorkspace {
+  private constructor(
+    readonly dir: string,
+    private readonly scratch: string,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  /**
+   * Copies `modules/mackerel-serverless` and the root module (a folder of the repository, or files
+   * given as a map) to a scratch folder with the same relative layout.
+   */
+  static create(root: string | { files: Record<string, string>; at?: string }): TerraformWorkspace {
+    const availability = terraformAvailability();
+    if (!availability.ok) throw new Error(`terraform cannot run here: ${availability.reason}`);
+    const scratch = mkdtempSync(join(tmpdir(), "tf-"));
+    cpSync(join(ROOT, "modules", "mackerel-serverless"), join(scratch, "modules", "mackerel-serverless"), {
+      recursive: true,
+    });
+    let dir: string;
+    if (typeof root === "string") {
+      dir = join(scratch, relative(ROOT, root));
+      cpSync(root, dir, {
+        recursive: true,
+        filter: (src) => !/[/\\](\.terraform|\.terraform\.lock\.hcl|terraform\.tfstate.*)$/.test(src),
+      });
+    } else {
+      dir = join(scratch, root.at ?? "examples/scratch");
+      for (const [name, content] of Object.entries(root.files)) {
+        const file = join(dir, name);
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, content);
+      }
+    }
+    writeFileSync(join(dir, "offline_override.tf"), OFFLINE_OVERRIDE);
+    const cliConfig = join(scratch, "terraformrc");
+    writeFileSync(
+      cliConfig,
+      `provider_installation {
+  filesystem_mirror {
+    path    = "${availability.mirror}"
+    include = ["registry.terraform.io/hashicorp/*"]
+  }
+  direct {
+    exclude = ["registry.terraform.io/hashicorp/*"]
+  }
+}
+`,
+    );
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TF_CLI_CONFIG_FILE: cliConfig,
+      TF_IN_AUTOMATION: "1",
+      TF_INPUT: "0",
+      CHECKPOINT_DISABLE: "1",
+      AWS_EC2_METADATA_DISABLED: "true",
+    };
+    return new TerraformWorkspace(dir, scratch, env);
+  }
+
+  /** The root module's files (e.g. to list them). */
+  files(): string[] {
+    return readdirSync(this.dir);
+  }
+
+  run(args: string[]): TerraformResult {
+    const result = spawnSync("terraform", args, { cwd: this.dir, env: this.env, encoding: "utf8", timeout: 300_000 });
+    return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  init(): TerraformResult {
+    return this.run(["init", "-backend=false", "-input=false", "-no-color"]);
+  }
+
+  validate(): TerraformResult {
+    return this.run(["validate", "-no-color"]);
+  }
+
+  /** `terraform plan` with variables; returns the result (status 0 = success). */
+  plan(vars: Record<string, string> = {}): TerraformResult {
+    const args = ["plan", "-input=false", "-no-color", "-lock=false", "-refresh=false"];
+    for (const [key, value] of Object.entries(vars)) args.push("-var", `${key}=${value}`);
+    return this.run(args);
+  }
+
+  /** `terraform plan -out` + `show -json`: the planned values, for assertions. */
+  planJson(vars: Record<string, string> = {}): { result: TerraformResult; plan?: Record<string, unknown> } {
+    const args = ["plan", "-input=false", "-no-color", "-lock=false", "-refresh=false", "-out=plan.tfplan"];
+    for (const [key, value] of Object.entries(vars)) args.push("-var", `${key}=${value}`);
+    const result = this.run(args);
+    if (result.status !== 0) return { result };
+    const shown = this.run(["show", "-json", "plan.tfplan"]);
+    return { result, plan: JSON.parse(shown.stdout) as Record<string, unknown> };
+  }
+
+  remove(): void {
+    rmSync(this.scratch, { recursive: true, force: true });
+  }
+}
