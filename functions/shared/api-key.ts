@@ -2,7 +2,7 @@
  * The Mackerel API key, read from Secrets Manager once per container and re-read when Mackerel
  * refuses it (the secret was rotated). The key is registered with the logger so it never reaches a log.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { ConfigurationError } from "./errors.js";
 import { registerSecret } from "./logger.js";
 
@@ -51,14 +51,22 @@ export function parseApiKeySecret(secretString: string | undefined): string {
   return text;
 }
 
-/** Reads the key from Secrets Manager (endpoint overridable with AWS_ENDPOINT_URL_SECRETS_MANAGER). */
+/**
+ * Reads the key from Secrets Manager (endpoint overridable with AWS_ENDPOINT_URL_SECRETS_MANAGER).
+ *
+ * The SDK client is loaded on the first read, not at import: it is most of a bundle's import time
+ * (see the README's cold-start table), and paths that never need the key should not pay for it.
+ */
 export class SecretsManagerApiKey implements ApiKeySource {
   private current: Promise<string> | undefined;
+  private client: Pick<SecretsManagerClient, "send"> | undefined;
 
   constructor(
     private readonly secretArn: string,
-    private readonly client: Pick<SecretsManagerClient, "send"> = new SecretsManagerClient({}),
-  ) {}
+    client?: Pick<SecretsManagerClient, "send">,
+  ) {
+    this.client = client;
+  }
 
   get(): Promise<string> {
     this.current ??= this.read();
@@ -82,7 +90,9 @@ export class SecretsManagerApiKey implements ApiKeySource {
 
   private async read(): Promise<string> {
     try {
-      const output = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretArn }));
+      const sdk = await import("@aws-sdk/client-secrets-manager");
+      this.client ??= new sdk.SecretsManagerClient({});
+      const output = await this.client.send(new sdk.GetSecretValueCommand({ SecretId: this.secretArn }));
       const key = parseApiKeySecret(output.SecretString);
       registerSecret(key);
       return key;

@@ -32,7 +32,12 @@ export async function bundleFunction(name: string): Promise<Bundle> {
   const result = await build({
     absWorkingDir: ROOT,
     entryPoints: [join("functions", name, "index.ts")],
-    outfile: join("build", name, "index.mjs"),
+    outdir: join("build", name),
+    entryNames: "index",
+    outExtension: { ".js": ".mjs" },
+    // Dynamic imports (AWS SDK clients needed only on some paths) become chunks loaded on first use.
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
     bundle: true,
     platform: "node",
     format: "esm",
@@ -49,8 +54,9 @@ export async function bundleFunction(name: string): Promise<Bundle> {
     logLevel: "warning",
   });
   const files: Record<string, Uint8Array> = {};
+  const outdir = join(ROOT, "build", name) + "/";
   for (const output of result.outputFiles) {
-    files[output.path.slice(output.path.lastIndexOf("/") + 1)] = output.contents;
+    files[output.path.slice(outdir.length)] = output.contents;
   }
   return { name, files, metafile: result.metafile };
 }
