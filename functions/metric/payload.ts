@@ -2,7 +2,7 @@
  * The metric function's input: three accepted forms, validated with zod, normalized to what Mackerel
  * takes. Every problem is reported as `<field>: <rule>` in one {@link MackerelValidationError}.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { MackerelValidationError } from "../shared/errors.js";
 import {
   CHECK_MESSAGE_MAX_CODE_POINTS,
@@ -39,48 +39,65 @@ export interface MetricPayload {
   truncatedMessages: string[];
 }
 
-const finiteNumber = z.number({ error: "must be a number" }).refine(Number.isFinite, "must be a finite number");
+const finiteNumber = z
+  .number({ error: "must be a number" })
+  .check(z.refine(Number.isFinite, "must be a finite number"));
 
 /** Epoch seconds as an integer, or an ISO 8601 timestamp such as Step Functions' `$$.State.EnteredTime`. */
-const time = z.union([z.number({ error: "must be epoch seconds or an ISO 8601 string" }), z.string()]).optional();
+const time = z.optional(z.union([z.number({ error: "must be epoch seconds or an ISO 8601 string" }), z.string()]));
 
 const metricItem = (nameRule: RegExp, ruleText: string) =>
-  z.strictObject({ name: z.string({ error: "is required" }).regex(nameRule, ruleText), value: finiteNumber, time });
+  z.strictObject({
+    name: z.string({ error: "is required" }).check(z.regex(nameRule, ruleText)),
+    value: finiteNumber,
+    time,
+  });
 
 const SERVICE_METRIC_RULE = "must match [a-zA-Z0-9._-]+ (Mackerel's service metric name rule)";
 const HOST_METRIC_RULE = "must match ^custom(\\.([-a-zA-Z0-9_]+|[*#]))+$ (Mackerel's custom host metric name rule)";
 const SERVICE_RULE = "must be 2–63 characters of A-Za-z0-9_- not starting with - or _ (Mackerel's service name rule)";
 
-const serviceField = z.string().regex(SERVICE_NAME, SERVICE_RULE);
+const serviceField = z.optional(z.string().check(z.regex(SERVICE_NAME, SERVICE_RULE)));
+const pointsLimit = z.maxLength(
+  MAX_POINTS_PER_INVOCATION,
+  `at most ${MAX_POINTS_PER_INVOCATION} points per invocation`,
+);
 
 const canonicalSchema = z.strictObject({
-  service: serviceField.optional(),
-  metrics: z.array(metricItem(SERVICE_METRIC_NAME, SERVICE_METRIC_RULE)).max(MAX_POINTS_PER_INVOCATION).optional(),
-  hostMetrics: z.array(metricItem(HOST_METRIC_NAME, HOST_METRIC_RULE)).max(MAX_POINTS_PER_INVOCATION).optional(),
-  checks: z
-    .array(
-      z.strictObject({
-        name: z.string({ error: "is required" }).regex(CHECK_NAME, "must be 1–64 characters of a-zA-Z0-9_-"),
-        status: z.enum(CHECK_STATUSES, { error: `must be one of ${CHECK_STATUSES.join(", ")}` }),
-        message: z.string().optional(),
-        notificationInterval: z.number().int("must be whole minutes").min(10, "must be at least 10 minutes").optional(),
-        maxCheckAttempts: z.number().int("must be an integer").min(1).max(10).optional(),
-      }),
-    )
-    .max(CHECK_REPORTS_PER_REQUEST, `at most ${CHECK_REPORTS_PER_REQUEST} check reports per invocation`)
-    .optional(),
+  service: serviceField,
+  metrics: z.optional(z.array(metricItem(SERVICE_METRIC_NAME, SERVICE_METRIC_RULE)).check(pointsLimit)),
+  hostMetrics: z.optional(z.array(metricItem(HOST_METRIC_NAME, HOST_METRIC_RULE)).check(pointsLimit)),
+  checks: z.optional(
+    z
+      .array(
+        z.strictObject({
+          name: z.string({ error: "is required" }).check(z.regex(CHECK_NAME, "must be 1–64 characters of a-zA-Z0-9_-")),
+          status: z.enum(CHECK_STATUSES, { error: `must be one of ${CHECK_STATUSES.join(", ")}` }),
+          message: z.optional(z.string()),
+          notificationInterval: z.optional(
+            z.int("must be whole minutes").check(z.minimum(10, "must be at least 10 minutes")),
+          ),
+          maxCheckAttempts: z.optional(
+            z.int("must be an integer").check(z.minimum(1, "must be 1 to 10"), z.maximum(10, "must be 1 to 10")),
+          ),
+        }),
+      )
+      .check(
+        z.maxLength(CHECK_REPORTS_PER_REQUEST, `at most ${CHECK_REPORTS_PER_REQUEST} check reports per invocation`),
+      ),
+  ),
 });
 
 const singleMetricSchema = z.strictObject({
-  "service-name": serviceField.optional(),
-  "metric-name": z.string({ error: "is required" }).regex(SERVICE_METRIC_NAME, SERVICE_METRIC_RULE),
+  "service-name": serviceField,
+  "metric-name": z.string({ error: "is required" }).check(z.regex(SERVICE_METRIC_NAME, SERVICE_METRIC_RULE)),
   "metric-value": finiteNumber,
   time,
 });
 
 const shorthandSchema = z.strictObject({
-  service: serviceField.optional(),
-  name: z.string({ error: "is required" }).regex(SERVICE_METRIC_NAME, SERVICE_METRIC_RULE),
+  service: serviceField,
+  name: z.string({ error: "is required" }).check(z.regex(SERVICE_METRIC_NAME, SERVICE_METRIC_RULE)),
   value: finiteNumber,
   time,
 });
@@ -100,7 +117,7 @@ function fail(issues: string[]): never {
   throw new MackerelValidationError(`invalid metric payload: ${issues.join("; ")}`, issues);
 }
 
-function parseWith<T>(schema: z.ZodType<T>, input: unknown): T {
+function parseWith<T>(schema: z.ZodMiniType<T>, input: unknown): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   fail(

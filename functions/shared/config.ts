@@ -2,22 +2,25 @@
  * The environment the Terraform module gives every function, validated once per container.
  * It carries the secret's ARN, never the key.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ConfigurationError } from "./errors.js";
 import { SERVICE_NAME } from "./names.js";
 
-const optionalString = z
-  .string()
-  .optional()
-  .transform((value) => (value === undefined || value.trim() === "" ? undefined : value.trim()));
+const optionalString = z.pipe(
+  z.optional(z.string()),
+  z.transform((value: string | undefined) => (value === undefined || value.trim() === "" ? undefined : value.trim())),
+);
 
 const environmentSchema = z.object({
-  MACKEREL_API_KEY_SECRET_ARN: z.string().min(1, "is required"),
-  MACKEREL_API_BASE_URL: z.url({ protocol: /^https?$/ }).default("https://api.mackerelio.com/"),
+  MACKEREL_API_KEY_SECRET_ARN: z.string({ error: "is required" }).check(z.minLength(1, "is required")),
+  MACKEREL_API_BASE_URL: z._default(
+    z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+    "https://api.mackerelio.com/",
+  ),
   MACKEREL_SERVICE_NAME: z
-    .string()
-    .regex(SERVICE_NAME, "must be 2–63 characters of A-Za-z0-9_- not starting with - or _"),
-  MACKEREL_HOST_NAME: z.string().min(1).default("mackerel-serverless"),
+    .string({ error: "is required" })
+    .check(z.regex(SERVICE_NAME, "must be 2–63 characters of A-Za-z0-9_- not starting with - or _")),
+  MACKEREL_HOST_NAME: z._default(z.string().check(z.minLength(1)), "mackerel-serverless"),
   MACKEREL_HOST_CUSTOM_IDENTIFIER: optionalString,
   MACKEREL_HOST_ID: optionalString,
   /** JSON array of the module's own log group names: the loop guard. */
