@@ -2,6 +2,6 @@
  * The CDKTF app that synthesizes the Terraform module `modules/mackerel-serverless` (run by
  * `npm run build`, after the function zips are built).
  */
-import { writeModule } from "./scripts/lib/module-writer";
+import { writeModules } from "./scripts/lib/module-writer";
 
-writeModule();
+writeModules();

@@ -6,7 +6,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bundleFunction, deterministicZip, listFunctions } from "./lib/bundle";
-import { MODULE_DIR, writeModule } from "./lib/module-writer";
+import { MODULE_DIR, writeModules } from "./lib/module-writer";
 import { updateReadmeTables } from "./lib/readme-tables";
 
 async function main(): Promise<void> {
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
       `bundled ${name}: index.mjs ${(code / 1024).toFixed(1)} KiB, zip ${(zip.length / 1024).toFixed(1)} KiB`,
     );
   }
-  console.log(`synthesized ${writeModule()}`);
+  for (const file of writeModules()) console.log(`synthesized ${file}`);
   console.log(`updated ${updateReadmeTables()}`);
 }
 

@@ -5,7 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { ROOT } from "./lib/bundle";
 
-const paths = ["modules/mackerel-serverless", "README.md"];
+const paths = ["modules/mackerel-serverless", "modules/sfn-job-states", "README.md"];
 const status = execFileSync("git", ["status", "--porcelain", "--", ...paths], { cwd: ROOT, encoding: "utf8" });
 if (status.trim() !== "") {
   console.error("The committed module or README tables are stale; run `npm run build` and commit:\n" + status);

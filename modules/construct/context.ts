@@ -3,7 +3,7 @@
  * every function gets, and the statements that read the API key. Each feature (metric, log monitoring,
  * scheduled checks, spool) lives in its own file and builds on this.
  */
-import { Fn, type IResolvable } from "cdktf";
+import { Fn, type IResolvable, Op, Token } from "cdktf";
 import type { FunctionCode, FunctionName, PolicyStatement } from "./module-function";
 
 export interface FeatureContext {
@@ -36,4 +36,24 @@ export function functionLogGroupName(prefix: string, fn: FunctionName): string {
 /** `Fn.format("%s:*", [arn])`: the ARN of everything under a resource (log streams, versions). */
 export function arnWildcard(arn: string): string {
   return Fn.format("%s:*", [arn]);
+}
+
+/** A Terraform condition that is true when `value` (a token that may be null) is null or empty. */
+export function isNullOrEmpty(value: string): IResolvable {
+  return Op.lt(Fn.lengthOf(Fn.compact([value])), 1);
+}
+
+/** `value` when given, else `fallback`; a token that may be null becomes a Terraform conditional. */
+export function orDefault(value: string | undefined, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (!Token.isUnresolved(value)) return value;
+  return Token.asString(Fn.conditional(isNullOrEmpty(value), fallback, value));
+}
+
+/**
+ * `condition ? a : b` for objects of different shapes: Terraform wants both results of a conditional to
+ * have one type, so this chooses between their JSON encodings and decodes the one chosen.
+ */
+export function chooseObject(condition: IResolvable, whenTrue: unknown, whenFalse: unknown): IResolvable {
+  return Fn.jsondecode(Fn.conditional(condition, Fn.jsonencode(whenTrue), Fn.jsonencode(whenFalse))) as IResolvable;
 }

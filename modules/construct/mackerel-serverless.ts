@@ -4,9 +4,9 @@
  * with literal values. Inputs may be literals or tokens: anything optional is resolved with Terraform
  * conditionals so both work.
  */
-import { Fn, Op, Token, type IResolvable } from "cdktf";
+import { Fn, type IResolvable } from "cdktf";
 import { Construct } from "constructs";
-import { arnWildcard, type FeatureContext, functionLogGroupName } from "./context";
+import { arnWildcard, type FeatureContext, functionLogGroupName, isNullOrEmpty, orDefault } from "./context";
 import { FUNCTION_NAMES, type FunctionCode, type FunctionName, ModuleFunction } from "./module-function";
 
 /** A subscription of one log group to the logs function. */
@@ -42,18 +42,6 @@ export interface MackerelServerlessProps {
   tags?: Record<string, string>;
   /** Where each function's zip is. Default: the zips shipped in this package, as CDKTF assets. */
   code?: (fn: FunctionName) => FunctionCode;
-}
-
-/** A Terraform condition that is true when `value` (a token that may be null) is null or empty. */
-function isNullOrEmpty(value: string) {
-  return Op.lt(Fn.lengthOf(Fn.compact([value])), 1);
-}
-
-/** `value` when given, else `fallback`; a token that may be null becomes a Terraform conditional. */
-function orDefault(value: string | undefined, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (!Token.isUnresolved(value)) return value;
-  return Token.asString(Fn.conditional(isNullOrEmpty(value), fallback, value));
 }
 
 /** Serverless Mackerel monitoring for AWS: functions, roles, log groups and their wiring. */

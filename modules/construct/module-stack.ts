@@ -4,7 +4,8 @@
  * (callers could not use for_each on it), and pins the provider by range, not exactly.
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { App, propertyAccess, TerraformOutput, TerraformStack, TerraformVariable, Token } from "cdktf";
+import { App, propertyAccess, TerraformOutput, TerraformStack, type TerraformVariable, Token } from "cdktf";
+import { declareVariables, finishChildModule } from "./child-module";
 import type { Construct } from "constructs";
 import { FUNCTION_NAMES, type FunctionName } from "./module-function";
 import { MackerelServerless } from "./mackerel-serverless";
@@ -22,22 +23,7 @@ export class MackerelServerlessModuleStack extends TerraformStack {
     // Only so that synthesis knows the resources' provider; its block is stripped in toTerraform().
     new AwsProvider(this, "aws", {});
 
-    const vars = new Map<string, TerraformVariable>();
-    for (const definition of VARIABLES) {
-      const variable = new TerraformVariable(this, definition.name, {
-        type: definition.type,
-        description: definition.description,
-        // cdktf cannot render a null default; toTerraform() writes those.
-        ...("default" in definition && definition.default !== null ? { default: definition.default } : {}),
-        ...(definition.nullable === false ? { nullable: false } : {}),
-        validation: definition.validations?.map((v) => ({
-          condition: `\${${v.condition}}`,
-          errorMessage: v.errorMessage,
-        })),
-      });
-      variable.overrideLogicalId(definition.name);
-      vars.set(definition.name, variable);
-    }
+    const vars = declareVariables(this, VARIABLES);
     const v = (name: string): TerraformVariable => {
       const variable = vars.get(name);
       if (!variable) throw new Error(`no variable ${name}`);
@@ -69,18 +55,11 @@ export class MackerelServerlessModuleStack extends TerraformStack {
   }
 
   override toTerraform(): Record<string, unknown> {
-    const tf = super.toTerraform() as Record<string, unknown> & {
-      terraform: { backend?: unknown; required_providers: Record<string, { source: string; version: string }> };
-    };
-    delete tf.provider;
-    delete tf.terraform.backend;
-    tf.terraform.required_providers = { aws: { source: "hashicorp/aws", version: AWS_PROVIDER_VERSION } };
-    (tf.terraform as Record<string, unknown>).required_version = TERRAFORM_VERSION;
-    const variables = tf.variable as Record<string, Record<string, unknown>>;
-    for (const definition of VARIABLES) {
-      if ("default" in definition && definition.default === null) variables[definition.name]!.default = null;
-    }
-    return stripMetadata(tf) as Record<string, unknown>;
+    return finishChildModule(super.toTerraform() as Record<string, unknown>, {
+      definitions: VARIABLES,
+      requiredVersion: TERRAFORM_VERSION,
+      requiredProviders: { aws: { source: "hashicorp/aws", version: AWS_PROVIDER_VERSION } },
+    });
   }
 }
 
@@ -88,19 +67,6 @@ export class MackerelServerlessModuleStack extends TerraformStack {
 function moduleCode(fn: FunctionName) {
   const filename = `\${path.module}/dist/${fn}.zip`;
   return { filename, sourceCodeHash: `\${filebase64sha256("${filename}")}` };
-}
-
-/** Removes cdktf's `//` metadata (construct paths, backend notes): the module should read as plain Terraform. */
-function stripMetadata(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(stripMetadata);
-  if (value && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) {
-      if (key !== "//") out[key] = stripMetadata(inner);
-    }
-    return out;
-  }
-  return value;
 }
 
 /** Synthesizes the module and returns its Terraform JSON. */

@@ -1,18 +1,26 @@
-/** Writes the synthesized module next to its zips, as stable, pretty-printed JSON. */
+/** Writes the synthesized modules as stable, pretty-printed JSON (the main module next to its zips). */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { synthesizeJobStatesModule } from "../../modules/construct/job-states-stack";
 import { synthesizeModule } from "../../modules/construct/module-stack";
 
-export const MODULE_DIR = join(__dirname, "..", "..", "modules", "mackerel-serverless");
+const MODULES = join(__dirname, "..", "..", "modules");
+export const MODULE_DIR = join(MODULES, "mackerel-serverless");
+export const JOB_STATES_MODULE_DIR = join(MODULES, "sfn-job-states");
 
-/** The module's Terraform JSON as committed (two-space indent, trailing newline). */
-export function renderModule(): string {
-  return `${JSON.stringify(synthesizeModule(), null, 2)}\n`;
+/** Terraform JSON as committed (two-space indent, trailing newline). */
+export function render(tf: Record<string, unknown>): string {
+  return `${JSON.stringify(tf, null, 2)}\n`;
 }
 
-export function writeModule(dir: string = MODULE_DIR): string {
+function write(dir: string, tf: Record<string, unknown>): string {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, "main.tf.json");
-  writeFileSync(file, renderModule());
+  writeFileSync(file, render(tf));
   return file;
+}
+
+/** Writes both modules; returns the files written. */
+export function writeModules(): string[] {
+  return [write(MODULE_DIR, synthesizeModule()), write(JOB_STATES_MODULE_DIR, synthesizeJobStatesModule())];
 }

@@ -85,16 +85,18 @@ export class TerraformWorkspace {
   ) {}
 
   /**
-   * Copies `modules/mackerel-serverless` and the root module (a folder of the repository, or files
+   * Copies the synthesized modules and the root module (a folder of the repository, or files
    * given as a map) to a scratch folder with the same relative layout.
    */
   static create(root: string | { files: Record<string, string>; at?: string }): TerraformWorkspace {
     const availability = terraformAvailability();
     if (!availability.ok) throw new Error(`terraform cannot run here: ${availability.reason}`);
     const scratch = mkdtempSync(join(tmpdir(), "tf-"));
-    cpSync(join(ROOT, "modules", "mackerel-serverless"), join(scratch, "modules", "mackerel-serverless"), {
-      recursive: true,
-    });
+    // Every synthesized module (not the CDKTF sources), at the same relative path as in the repository.
+    for (const module of readdirSync(join(ROOT, "modules"))) {
+      if (module === "construct") continue;
+      cpSync(join(ROOT, "modules", module), join(scratch, "modules", module), { recursive: true });
+    }
     let dir: string;
     if (typeof root === "string") {
       dir = join(scratch, relative(ROOT, root));

@@ -1,0 +1,89 @@
+/**
+ * Step Functions helpers: the states that post one job's outcome to Mackerel, so nobody hand-writes
+ * the same Catch → Pass → Task per job. CDKTF users call {@link jobStates} with literal values; the
+ * `modules/sfn-job-states` Terraform module is synthesized from the same function with variables —
+ * one definition for both.
+ */
+import { Fn, type IResolvable, Token } from "cdktf";
+import { chooseObject, isNullOrEmpty } from "./context";
+
+/** Errors worth retrying when invoking the metric function: Lambda's transient ones, and Mackerel being down. */
+export const METRIC_TASK_RETRY = [
+  {
+    ErrorEquals: [
+      "Lambda.ServiceException",
+      "Lambda.AWSLambdaException",
+      "Lambda.SdkClientException",
+      "Lambda.ClientExecutionTimeoutException",
+      "Lambda.TooManyRequestsException",
+      "MackerelUnavailableError",
+    ],
+    IntervalSeconds: 2,
+    MaxAttempts: 6,
+    BackoffRate: 2,
+    JitterStrategy: "FULL",
+  },
+];
+
+export interface JobStatesProps {
+  /** Name of the job's state. The helper adds `<name>Failed`, `<name>Succeeded` and `<name>PostMetric`. */
+  name: string;
+  /** The job's own state (Task, Parallel, ...) without Next/End/Catch: the helper wires those. */
+  state: Record<string, unknown> | IResolvable;
+  /** `module.<name>.metric_function_arn`. */
+  metricFunctionArn: string;
+  /** Service metric that gets 1 when the job failed and 0 when it succeeded, e.g. `jobs.import.failed`. */
+  metricName: string;
+  /** Mackerel service; default: the module's `service_name`. May be a token that is null. */
+  serviceName?: string;
+  /** State after the metric is posted; omitted (or a null token): the branch ends there. */
+  next?: string;
+  /** Errors that count as the job failing (default `["States.ALL"]`). */
+  errorEquals?: string[] | IResolvable;
+}
+
+/** The single-metric payload of one outcome; `service-name` only when a service is given. */
+function metricPayload(props: JobStatesProps, value: 0 | 1): unknown {
+  const payload = { "metric-name": props.metricName, "metric-value": value };
+  const service = props.serviceName;
+  if (service === undefined) return payload;
+  if (!Token.isUnresolved(service)) return { "service-name": service, ...payload };
+  return chooseObject(isNullOrEmpty(service), payload, { "service-name": service, ...payload });
+}
+
+/** `{"Next": next}`, or `{"End": true}` when there is no next state. */
+function transition(next: string | undefined): unknown {
+  if (next === undefined) return { End: true };
+  if (!Token.isUnresolved(next)) return { Next: next };
+  return chooseObject(isNullOrEmpty(next), { End: true }, { Next: next });
+}
+
+/** `{...a, ...b}`, in Terraform when either side is a token. */
+function mergeStates(a: unknown, b: unknown): unknown {
+  if (Token.isUnresolved(a) || Token.isUnresolved(b)) return Fn.merge([a, b]);
+  return { ...(a as object), ...(b as object) };
+}
+
+/**
+ * The four states of one job, to merge into a state machine's `States`:
+ * `<name>` (the job, failures caught) → `<name>Failed` / `<name>Succeeded` (Pass states that set the
+ * metric payload to 1 or 0) → `<name>PostMetric` (Task on the metric function, recommended Retry).
+ */
+export function jobStates(props: JobStatesProps): Record<string, unknown> {
+  const failed = `${props.name}Failed`;
+  const succeeded = `${props.name}Succeeded`;
+  const post = `${props.name}PostMetric`;
+  const wiring = {
+    Catch: [{ ErrorEquals: props.errorEquals ?? ["States.ALL"], ResultPath: "$.error", Next: failed }],
+    Next: succeeded,
+  };
+  return {
+    [props.name]: mergeStates(props.state, wiring),
+    [failed]: { Type: "Pass", Result: metricPayload(props, 1), ResultPath: "$", Next: post },
+    [succeeded]: { Type: "Pass", Result: metricPayload(props, 0), ResultPath: "$", Next: post },
+    [post]: mergeStates(
+      { Type: "Task", Resource: props.metricFunctionArn, Retry: METRIC_TASK_RETRY },
+      transition(props.next),
+    ),
+  };
+}
