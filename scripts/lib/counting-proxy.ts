@@ -11,9 +11,12 @@ export class CountingProxy {
   /** Proxies 127.0.0.1:<new port> to `target` (an http://127.0.0.1:<port>/ URL). */
   static async start(target: string): Promise<CountingProxy> {
     const { hostname, port } = new URL(target);
-    let proxy: CountingProxy | undefined;
-    const server = createServer((client) => {
-      if (proxy) proxy.connections++;
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const address = server.address() as { port: number };
+    const proxy = new CountingProxy(server, `http://127.0.0.1:${address.port}/`);
+    server.on("connection", (client) => {
+      proxy.connections++;
       const upstream = connect(Number(port), hostname);
       client.pipe(upstream).pipe(client);
       const close = () => {
@@ -23,9 +26,6 @@ export class CountingProxy {
       client.on("error", close);
       upstream.on("error", close);
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const address = server.address() as { port: number };
-    proxy = new CountingProxy(server, `http://127.0.0.1:${address.port}/`);
     return proxy;
   }
 
