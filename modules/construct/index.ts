@@ -3,3 +3,4 @@ export { MackerelServerless, type MackerelServerlessProps, type LogSubscription 
 export { FUNCTION_NAMES, type FunctionCode, type FunctionName, ModuleFunction } from "./module-function";
 export { VARIABLES, type VariableDefinition } from "./variables";
 export { OUTPUTS, type OutputDefinition } from "./outputs";
+export { jobStates, type JobStatesProps, METRIC_TASK_RETRY } from "./step-functions";

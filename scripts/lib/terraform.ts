@@ -85,10 +85,12 @@ export class TerraformWorkspace {
   ) {}
 
   /**
-   * Copies the synthesized modules and the root module (a folder of the repository, or files
-   * given as a map) to a scratch folder with the same relative layout.
+   * Copies the synthesized modules and the root module (a folder of the repository, files given as a
+   * map, or a self-contained folder from elsewhere) to a scratch folder with the same relative layout.
    */
-  static create(root: string | { files: Record<string, string>; at?: string }): TerraformWorkspace {
+  static create(
+    root: string | { files: Record<string, string>; at?: string } | { copyOf: string },
+  ): TerraformWorkspace {
     const availability = terraformAvailability();
     if (!availability.ok) throw new Error(`terraform cannot run here: ${availability.reason}`);
     const scratch = mkdtempSync(join(tmpdir(), "tf-"));
@@ -98,7 +100,11 @@ export class TerraformWorkspace {
       cpSync(join(ROOT, "modules", module), join(scratch, "modules", module), { recursive: true });
     }
     let dir: string;
-    if (typeof root === "string") {
+    if (typeof root === "object" && "copyOf" in root) {
+      // A self-contained root from elsewhere, e.g. a CDKTF stack's synthesized folder with its assets.
+      dir = join(scratch, "stack");
+      cpSync(root.copyOf, dir, { recursive: true });
+    } else if (typeof root === "string") {
       dir = join(scratch, relative(ROOT, root));
       cpSync(root, dir, {
         recursive: true,
@@ -149,7 +155,8 @@ export class TerraformWorkspace {
   }
 
   init(): TerraformResult {
-    return this.run(["init", "-backend=false", "-input=false", "-no-color"]);
+    // A full init: roots that declare a backend (cdktf stacks use a local one) cannot plan without it.
+    return this.run(["init", "-input=false", "-no-color"]);
   }
 
   validate(): TerraformResult {

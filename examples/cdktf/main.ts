@@ -1,0 +1,88 @@
+/**
+ * A CDKTF app that uses the MackerelServerless construct directly, in TypeScript: the secret, the
+ * monitoring, and a state machine whose two jobs report to Mackerel through `jobStates()`.
+ *
+ *   npx cdktf synth     (or: npx tsx main.ts)
+ *   npx cdktf deploy
+ *
+ * In your own project, import from the package instead of the relative path.
+ */
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
+import { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
+import { App, Fn, TerraformOutput, TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import { jobStates, MackerelServerless } from "../../modules/construct";
+
+export class MonitoringStack extends TerraformStack {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    new AwsProvider(this, "aws", { region: "ap-northeast-1" });
+
+    // The value is set out of band: aws secretsmanager put-secret-value --secret-id mackerel-api-key --secret-string ...
+    const apiKey = new SecretsmanagerSecret(this, "api-key", {
+      name: "mackerel-api-key",
+      description: "Mackerel API key (write) for mackerel-serverless",
+    });
+
+    const mackerel = new MackerelServerless(this, "mackerel", {
+      name: "cdktf-demo",
+      apiKeySecretArn: apiKey.arn,
+      serviceName: "my-service",
+    });
+
+    const role = new IamRole(this, "state-machine-role", {
+      name: "cdktf-demo-nightly",
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "states.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
+    });
+    new IamRolePolicy(this, "invoke-metric", {
+      name: "invoke-mackerel-metric",
+      role: role.id,
+      policy: mackerel.invokeMetricPolicyJson,
+    });
+
+    const parallel = {
+      Type: "Parallel",
+      End: true,
+      Branches: [
+        {
+          StartAt: "Extract",
+          States: jobStates({
+            name: "Extract",
+            state: { Type: "Pass", Result: { rows: 42 } },
+            metricFunctionArn: mackerel.metric.lambda.arn,
+            metricName: "jobs.extract.failed",
+          }),
+        },
+        {
+          StartAt: "Load",
+          States: jobStates({
+            name: "Load",
+            state: { Type: "Pass", Result: { loaded: true } },
+            metricFunctionArn: mackerel.metric.lambda.arn,
+            metricName: "jobs.load.failed",
+          }),
+        },
+      ],
+    };
+    const stateMachine = new SfnStateMachine(this, "nightly", {
+      name: "cdktf-demo-nightly",
+      roleArn: role.arn,
+      definition: Fn.jsonencode({ StartAt: "Nightly", States: { Nightly: parallel } }),
+    });
+
+    new TerraformOutput(this, "metric_function_arn", { value: mackerel.metric.lambda.arn });
+    new TerraformOutput(this, "state_machine_arn", { value: stateMachine.arn });
+  }
+}
+
+if (require.main === module) {
+  const app = new App();
+  new MonitoringStack(app, "monitoring");
+  app.synth();
+}
