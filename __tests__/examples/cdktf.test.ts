@@ -10,7 +10,12 @@ import { MonitoringStack } from "../../examples/cdktf/main";
 import { TerraformWorkspace } from "../../scripts/lib/terraform";
 import { describeWithTerraform } from "../support/terraform";
 
-function synthesize(): { outdir: string; stackDir: string; tf: Record<string, any> } {
+/** Synthesized Terraform JSON: resource type → name → arguments. */
+interface SynthesizedStack {
+  resource: Record<string, Record<string, Record<string, unknown>>>;
+}
+
+function synthesize(): { outdir: string; stackDir: string; tf: SynthesizedStack } {
   const outdir = mkdtempSync(join(tmpdir(), "cdktf-example-"));
   const app = new App({ outdir });
   new MonitoringStack(app, "monitoring");
@@ -23,11 +28,11 @@ describe("examples/cdktf synthesizes", () => {
   test("the metric function ships its zip as an asset, and the state machine invokes it", () => {
     const { outdir, tf } = synthesize();
     try {
-      const functions = Object.values(tf.resource.aws_lambda_function) as Record<string, any>[];
+      const functions = Object.values(tf.resource.aws_lambda_function!);
       expect(functions).toHaveLength(1);
       expect(functions[0]!.function_name).toBe("cdktf-demo-metric");
       expect(functions[0]!.filename).toMatch(/^assets\/.+\/metric\.zip$/);
-      const [machine] = Object.values(tf.resource.aws_sfn_state_machine) as Record<string, any>[];
+      const [machine] = Object.values(tf.resource.aws_sfn_state_machine!);
       expect(machine!.definition).toContain("ExtractPostMetric");
       expect(machine!.definition).toContain("jobs.load.failed");
     } finally {
