@@ -1,0 +1,378 @@
+/**
+ * Log rules: the `log_rules` configuration (validated with zod, compiled once per container) and their
+ * evaluation against a decoded payload.
+ *
+ * Evaluation is on the hot path (10,000 events per payload), so it does per payload what it can (the log group
+ * globs: a payload has one log group), per event as little as it can (one scan of the message by one regex
+ * that combines every include pattern of the applicable rules), and per match the rest (which rule, excludes,
+ * minute buckets, normalizing a sample).
+ *
+ * Rules match the raw message (for Lambda's JSON log format, the whole JSON line), only its first
+ * {@link MAX_MATCH_CHARS} characters; `$` also matches before a final line break.
+ */
+import { z } from "zod";
+import { CHECK_NAME } from "../shared/names.js";
+import type { LogEvent, SubscriptionPayload } from "./decode.js";
+import { addToMinute, type MinuteCounts } from "./minutes.js";
+import { logEventContext, normalizeLogEvent, type LogEventContext, type NormalizedLogEvent } from "./normalize.js";
+import { createRedactor, type Redactor } from "./redact.js";
+import { combineAlternatives, compileUserRegExp, MAX_MATCH_CHARS, UserRegExpError } from "./regex.js";
+
+/** Statuses a log rule can report (OK is reported by the recovery tick). */
+export const RULE_STATUSES = ["WARNING", "CRITICAL"] as const;
+export type RuleStatus = (typeof RULE_STATUSES)[number];
+
+/** Defaults of the optional rule fields. */
+export const RULE_DEFAULTS = {
+  status: "CRITICAL",
+  recoverAfterMinutes: 10,
+  maxSamples: 5,
+} as const satisfies { status: RuleStatus; recoverAfterMinutes: number; maxSamples: number };
+
+/** Most samples a rule may ask for: more would not fit Mackerel's 1024-character message anyway. */
+export const MAX_SAMPLES_LIMIT = 20;
+
+/** CloudWatch Logs' own limit on log group names. */
+const LOG_GROUP_NAME_MAX = 512;
+/** Log group name characters (CloudWatch Logs' rule) plus the glob wildcards. */
+const LOG_GROUP_GLOB = /^[A-Za-z0-9._/#*?-]+$/;
+
+/** One problem of the rule configuration: which rule, which field, which rule of ours it breaks. */
+export interface LogRuleIssue {
+  /** Position in the `log_rules` list; absent for a problem of the list itself. */
+  readonly index?: number;
+  /** The rule's `name`, when it has a usable one. */
+  readonly rule?: string;
+  /** The field, with item positions: `include[1]`. */
+  readonly field: string;
+  readonly problem: string;
+}
+
+/** The `log_rules` configuration is invalid; the message lists every problem as `log_rules[i] ("name").field: rule`. */
+export class LogRuleConfigError extends Error {
+  override readonly name = "LogRuleConfigError";
+  constructor(readonly issues: readonly LogRuleIssue[]) {
+    super(issues.map(formatIssue).join("; "));
+  }
+}
+
+function formatIssue(issue: LogRuleIssue): string {
+  if (issue.index === undefined) return `log_rules: ${issue.problem}`;
+  const rule = issue.rule !== undefined ? ` (${JSON.stringify(issue.rule)})` : "";
+  const field = issue.field === "" ? "" : `.${issue.field}`;
+  return `log_rules[${issue.index}]${rule}${field}: ${issue.problem}`;
+}
+
+const patterns = (what: string) =>
+  z.array(z.string({ error: "must be a string" }), { error: `must be a list of ${what}` });
+
+// Optional fields are `nullish`: Terraform encodes an unset optional object attribute as null.
+const ruleSchema = z.strictObject(
+  {
+    name: z
+      .string({ error: "is required (a string)" })
+      .regex(
+        CHECK_NAME,
+        "must be 1–64 characters of a-zA-Z0-9_- (it names the check and the metric logs.<name>.count)",
+      ),
+    log_groups: z
+      .array(
+        z
+          .string({ error: "must be a string" })
+          .max(LOG_GROUP_NAME_MAX, `must be at most ${LOG_GROUP_NAME_MAX} characters`)
+          .regex(LOG_GROUP_GLOB, "must be a log group name glob: letters, digits, . _ / # - and the wildcards * and ?"),
+        { error: "must be a list of log group name globs" },
+      )
+      .min(1, "must list at least one glob (omit it to match every log group)")
+      .nullish(),
+    include: patterns("regular expressions").min(1, "must list at least one regular expression"),
+    exclude: patterns("regular expressions").nullish(),
+    status: z.enum(RULE_STATUSES, { error: "must be WARNING or CRITICAL" }).nullish(),
+    recover_after_minutes: z
+      .number({ error: "must be a number of minutes" })
+      .int("must be whole minutes")
+      .min(1, "must be at least 1")
+      .nullish(),
+    max_samples: z
+      .number({ error: "must be a number" })
+      .int("must be an integer")
+      .min(1, "must be at least 1")
+      .max(MAX_SAMPLES_LIMIT, `must be at most ${MAX_SAMPLES_LIMIT}`)
+      .nullish(),
+    notification_interval: z
+      .number({ error: "must be a number of minutes" })
+      .int("must be whole minutes")
+      .min(10, "must be at least 10 minutes (Mackerel's minimum)")
+      .nullish(),
+    redact: patterns("regular expressions").nullish(),
+  },
+  { error: (issue) => (issue.code === "invalid_type" ? "must be an object" : undefined) },
+);
+
+const rulesSchema = z.array(ruleSchema, { error: "must be a list of rules" });
+
+type RuleConfig = z.infer<typeof ruleSchema>;
+
+/** A validated rule with its patterns compiled. Immutable; compile once per container. */
+export interface CompiledRule {
+  readonly name: string;
+  readonly status: RuleStatus;
+  readonly recoverAfterMinutes: number;
+  readonly maxSamples: number;
+  readonly notificationInterval: number | undefined;
+  /** The globs as configured; undefined for every log group. */
+  readonly logGroups: readonly string[] | undefined;
+  /** Pattern sources as configured. */
+  readonly include: readonly string[];
+  readonly exclude: readonly string[];
+  /** Whether the rule applies to a log group (its globs). */
+  readonly appliesTo: (logGroup: string) => boolean;
+  /** The include patterns, combined into one expression where that is safe. */
+  readonly includeRegExps: readonly RegExp[];
+  readonly excludeRegExps: readonly RegExp[];
+  /** Built-in redaction plus the rule's `redact` patterns, for its samples. */
+  readonly redact: Redactor;
+}
+
+/** What one rule matched in one payload (or, merged by the caller, in several). */
+export interface RuleMatch {
+  count: number;
+  /** The first matches, normalized, at most the rule's `max_samples`; not redacted yet. */
+  firstSamples: NormalizedLogEvent[];
+  /** Matches per epoch minute (seconds), by the events' own timestamps. */
+  minuteCounts: MinuteCounts;
+  logGroups: Set<string>;
+  /** Epoch milliseconds of the latest matching event. */
+  lastMatchAt: number;
+}
+
+/**
+ * Validates and compiles the `log_rules` configuration.
+ *
+ * @param raw - the parsed list, or its JSON text (as an environment variable holds it).
+ * @throws {@link LogRuleConfigError} listing every problem with the rule index and name, the field and the rule
+ *   broken; regexes are checked too (syntax, and that the linear-time engine can run them).
+ */
+export function compileRules(raw: unknown): CompiledRule[] {
+  let value = raw;
+  if (typeof raw === "string") {
+    try {
+      value = JSON.parse(raw);
+    } catch (error) {
+      throw new LogRuleConfigError([{ field: "", problem: `is not valid JSON: ${(error as Error).message}` }]);
+    }
+  }
+  const parsed = rulesSchema.safeParse(value);
+  if (!parsed.success) throw new LogRuleConfigError(parsed.error.issues.map((i) => zodIssue(i, value)));
+
+  const issues: LogRuleIssue[] = [];
+  const seen = new Map<string, number>();
+  const rules: CompiledRule[] = [];
+  parsed.data.forEach((config, index) => {
+    const report = (field: string, problem: string) => issues.push({ index, rule: config.name, field, problem });
+    const first = seen.get(config.name);
+    if (first !== undefined) report("name", `duplicates the name of log_rules[${first}]`);
+    else seen.set(config.name, index);
+    const rule = compileRule(config, report);
+    if (rule) rules.push(rule);
+  });
+  if (issues.length > 0) throw new LogRuleConfigError(issues);
+  return rules;
+}
+
+function compileRule(config: RuleConfig, report: (field: string, problem: string) => void): CompiledRule | undefined {
+  let ok = true;
+  const compile = (field: string, sources: readonly string[], flags: "" | "g"): RegExp[] =>
+    sources.flatMap((source, j) => {
+      try {
+        return [compileUserRegExp(source, flags)];
+      } catch (error) {
+        if (!(error instanceof UserRegExpError)) throw error;
+        ok = false;
+        report(`${field}[${j}]`, error.message);
+        return [];
+      }
+    });
+  const include = compile("include", config.include, "");
+  const exclude = compile("exclude", config.exclude ?? [], "");
+  const redact = compile("redact", config.redact ?? [], "g");
+  if (!ok) return undefined;
+
+  const combine = (list: RegExp[]): RegExp[] => {
+    const combined = combineAlternatives(list);
+    return combined ? [combined] : list;
+  };
+  const logGroups = config.log_groups ?? undefined;
+  return {
+    name: config.name,
+    status: config.status ?? RULE_DEFAULTS.status,
+    recoverAfterMinutes: config.recover_after_minutes ?? RULE_DEFAULTS.recoverAfterMinutes,
+    maxSamples: config.max_samples ?? RULE_DEFAULTS.maxSamples,
+    notificationInterval: config.notification_interval ?? undefined,
+    logGroups,
+    include: config.include,
+    exclude: config.exclude ?? [],
+    appliesTo: logGroupMatcher(logGroups),
+    includeRegExps: combine(include),
+    excludeRegExps: combine(exclude),
+    redact: createRedactor(redact),
+  };
+}
+
+function zodIssue(issue: z.core.$ZodIssue, value: unknown): LogRuleIssue {
+  const [index, ...rest] = issue.path;
+  if (typeof index !== "number") return { field: "", problem: issue.message };
+  const name = (Array.isArray(value) ? (value[index] as { name?: unknown } | undefined) : undefined)?.name;
+  const rule = typeof name === "string" ? name : undefined;
+  const field = rest.reduce<string>(
+    (path, key) => (typeof key === "number" ? `${path}[${key}]` : path ? `${path}.${String(key)}` : String(key)),
+    "",
+  );
+  if (issue.code === "unrecognized_keys") {
+    const known = Object.keys(ruleSchema.shape).join(", ");
+    return { index, rule, field: issue.keys.join(", "), problem: `is not a known field (known: ${known})` };
+  }
+  return { index, rule, field, problem: issue.message };
+}
+
+/** A matcher for `globs` (`*`: any characters, `/` included; `?`: one character); all log groups when undefined. */
+function logGroupMatcher(globs: readonly string[] | undefined): (logGroup: string) => boolean {
+  if (globs === undefined) return () => true;
+  const exact = new Set(globs.filter((g) => !/[*?]/.test(g)));
+  const wild = globs.filter((g) => /[*?]/.test(g));
+  return (logGroup) => exact.has(logGroup) || wild.some((glob) => globMatch(glob, logGroup));
+}
+
+/**
+ * Glob match without regexes: the classic two-pointer walk that backtracks only to the last `*`, so it is
+ * O(glob × name) at worst and cannot blow up.
+ *
+ * @internal exported for tests.
+ */
+export function globMatch(glob: string, text: string): boolean {
+  let g = 0;
+  let t = 0;
+  let starAt = -1;
+  let starText = 0;
+  while (t < text.length) {
+    const c = glob[g];
+    if (c === "*") {
+      starAt = g++;
+      starText = t;
+    } else if (c !== undefined && (c === "?" || c === text[t])) {
+      g++;
+      t++;
+    } else if (starAt !== -1) {
+      g = starAt + 1;
+      t = ++starText;
+    } else {
+      return false;
+    }
+  }
+  while (glob[g] === "*") g++;
+  return g === glob.length;
+}
+
+/** The rules whose `log_groups` globs match `logGroup`, in configuration order. */
+export function rulesForLogGroup(rules: readonly CompiledRule[], logGroup: string): CompiledRule[] {
+  return rules.filter((rule) => rule.appliesTo(logGroup));
+}
+
+/**
+ * The part of a message rules see: at most {@link MAX_MATCH_CHARS} characters. Allocation-free for every line
+ * shorter than that (a trailing newline is left in place: patterns' `$` allows for it).
+ */
+export function textToMatch(message: string): string {
+  return message.length > MAX_MATCH_CHARS ? message.slice(0, MAX_MATCH_CHARS) : message;
+}
+
+/** Whether the rule matches a text from {@link textToMatch}: an include pattern matches and no exclude does. */
+export function ruleMatchesText(rule: CompiledRule, text: string): boolean {
+  return anyMatches(rule.includeRegExps, text) && !anyMatches(rule.excludeRegExps, text);
+}
+
+function anyMatches(regexps: readonly RegExp[], text: string): boolean {
+  for (let i = 0; i < regexps.length; i++) if (regexps[i]!.test(text)) return true;
+  return false;
+}
+
+/** Per rule list, per set of applicable rules: one regex combining their includes (null when unsafe). */
+const prefilterCache = new WeakMap<readonly CompiledRule[], Map<string, RegExp | null>>();
+
+function prefilterFor(rules: readonly CompiledRule[], applicable: readonly CompiledRule[]): RegExp | null {
+  let byKey = prefilterCache.get(rules);
+  if (!byKey) prefilterCache.set(rules, (byKey = new Map()));
+  const key = applicable.map((r) => r.name).join("\n");
+  let prefilter = byKey.get(key);
+  if (prefilter === undefined) {
+    prefilter = combineAlternatives(applicable.flatMap((r) => r.includeRegExps)) ?? null;
+    byKey.set(key, prefilter);
+  }
+  return prefilter;
+}
+
+/** The payload fields evaluation reads. */
+export type EvaluatedPayload = Pick<SubscriptionPayload, "logGroup" | "logStream" | "logEvents">;
+
+/**
+ * Evaluates every rule on a payload.
+ *
+ * @returns a match per rule that matched at least one event, keyed by rule name (rules that did not match are
+ *   absent). Samples are normalized but not redacted (redaction happens when the report is built).
+ */
+export function evaluate(rules: readonly CompiledRule[], payload: EvaluatedPayload): Map<string, RuleMatch> {
+  const matches = new Map<string, RuleMatch>();
+  const applicable = rulesForLogGroup(rules, payload.logGroup);
+  if (applicable.length === 0 || payload.logEvents.length === 0) return matches;
+
+  const prefilter = prefilterFor(rules, applicable);
+  // One rule with one include regex and no exclude: the prefilter IS the rule, no second test needed.
+  const only = applicable.length === 1 ? applicable[0]! : undefined;
+  const direct = only !== undefined && only.excludeRegExps.length === 0 && only.includeRegExps.length === 1;
+
+  const context = logEventContext(payload);
+  const normalized = new Map<LogEvent, NormalizedLogEvent>();
+  const events = payload.logEvents;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    const text = textToMatch(event.message);
+    if (prefilter !== null && !prefilter.test(text)) continue;
+    if (direct) {
+      record(matches, only, event, context, normalized);
+      continue;
+    }
+    for (let r = 0; r < applicable.length; r++) {
+      const rule = applicable[r]!;
+      if (ruleMatchesText(rule, text)) record(matches, rule, event, context, normalized);
+    }
+  }
+  return matches;
+}
+
+function record(
+  matches: Map<string, RuleMatch>,
+  rule: CompiledRule,
+  event: LogEvent,
+  context: LogEventContext,
+  normalized: Map<LogEvent, NormalizedLogEvent>,
+): void {
+  let match = matches.get(rule.name);
+  if (!match) {
+    match = {
+      count: 0,
+      firstSamples: [],
+      minuteCounts: new Map(),
+      logGroups: new Set([context.logGroup]),
+      lastMatchAt: event.timestamp,
+    };
+    matches.set(rule.name, match);
+  }
+  match.count++;
+  addToMinute(match.minuteCounts, event.timestamp);
+  if (event.timestamp > match.lastMatchAt) match.lastMatchAt = event.timestamp;
+  if (match.firstSamples.length < rule.maxSamples) {
+    let sample = normalized.get(event);
+    if (!sample) normalized.set(event, (sample = normalizeLogEvent(context, event)));
+    match.firstSamples.push(sample);
+  }
+}
