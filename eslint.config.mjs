@@ -7,7 +7,9 @@ export default tseslint.config(
   {
     ignores: [
       "node_modules/**",
+      "build/**",
       "modules/mackerel-serverless/**",
+      "modules/sfn-job-states/**",
       "cdktf.out/**",
       "**/dist/**",
       "coverage/**",

@@ -9,7 +9,7 @@
  * retry the asynchronous invocation for nothing. The handler logs, counts and drops it.
  */
 import { gunzipSync } from "node:zlib";
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /** One log event as CloudWatch Logs delivers it. */
 export interface LogEvent {
@@ -112,12 +112,12 @@ function decodeBase64(text: string): Buffer | string {
 const envelopeSchema = z.looseObject({
   messageType: z.literal("DATA_MESSAGE"),
   owner: z.string(),
-  logGroup: z.string().min(1),
+  logGroup: z.string().check(z.minLength(1)),
   logStream: z.string(),
   subscriptionFilters: z.array(z.string()),
   // Checked by the loop in interpretPayload: a per-event zod parse would copy 10,000 objects.
   logEvents: z.custom<unknown[]>(Array.isArray, "must be an array"),
-  policyLevel: z.string().optional(),
+  policyLevel: z.optional(z.string()),
 });
 
 /**

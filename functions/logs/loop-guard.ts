@@ -5,7 +5,7 @@
  * processed its own log group (or a sibling function's, whose logs it causes), each invocation would log
  * and trigger the next. Events of those log groups are skipped (and counted by the handler), never matched.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ConfigurationError } from "../shared/errors.js";
 
 /**
@@ -16,7 +16,7 @@ export function isOwnLogGroup(logGroup: string, ownLogGroups: readonly string[])
   return ownLogGroups.includes(logGroup);
 }
 
-const ownLogGroupsSchema = z.array(z.string().min(1, "must not be empty"), {
+const ownLogGroupsSchema = z.array(z.string().check(z.minLength(1, "must not be empty")), {
   error: "must be a JSON array of log group names",
 });
 

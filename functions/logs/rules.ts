@@ -10,7 +10,7 @@
  * Rules match the raw message (for Lambda's JSON log format, the whole JSON line), only its first
  * {@link MAX_MATCH_CHARS} characters; `$` also matches before a final line break.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { CHECK_NAME } from "../shared/names.js";
 import type { LogEvent, SubscriptionPayload } from "./decode.js";
 import { addToMinute, type MinuteCounts } from "./minutes.js";
@@ -66,45 +66,55 @@ function formatIssue(issue: LogRuleIssue): string {
 const patterns = (what: string) =>
   z.array(z.string({ error: "must be a string" }), { error: `must be a list of ${what}` });
 
+/** A whole number with a rule-specific message for "not a number" and for "not whole". */
+const wholeNumber = (notNumber: string, notWhole: string) =>
+  z.number({ error: notNumber }).check(z.int(notWhole));
+
 // Optional fields are `nullish`: Terraform encodes an unset optional object attribute as null.
 const ruleSchema = z.strictObject(
   {
     name: z
       .string({ error: "is required (a string)" })
-      .regex(
-        CHECK_NAME,
-        "must be 1–64 characters of a-zA-Z0-9_- (it names the check and the metric logs.<name>.count)",
+      .check(
+        z.regex(
+          CHECK_NAME,
+          "must be 1–64 characters of a-zA-Z0-9_- (it names the check and the metric logs.<name>.count)",
+        ),
       ),
-    log_groups: z
-      .array(
-        z
-          .string({ error: "must be a string" })
-          .max(LOG_GROUP_NAME_MAX, `must be at most ${LOG_GROUP_NAME_MAX} characters`)
-          .regex(LOG_GROUP_GLOB, "must be a log group name glob: letters, digits, . _ / # - and the wildcards * and ?"),
-        { error: "must be a list of log group name globs" },
-      )
-      .min(1, "must list at least one glob (omit it to match every log group)")
-      .nullish(),
-    include: patterns("regular expressions").min(1, "must list at least one regular expression"),
-    exclude: patterns("regular expressions").nullish(),
-    status: z.enum(RULE_STATUSES, { error: "must be WARNING or CRITICAL" }).nullish(),
-    recover_after_minutes: z
-      .number({ error: "must be a number of minutes" })
-      .int("must be whole minutes")
-      .min(1, "must be at least 1")
-      .nullish(),
-    max_samples: z
-      .number({ error: "must be a number" })
-      .int("must be an integer")
-      .min(1, "must be at least 1")
-      .max(MAX_SAMPLES_LIMIT, `must be at most ${MAX_SAMPLES_LIMIT}`)
-      .nullish(),
-    notification_interval: z
-      .number({ error: "must be a number of minutes" })
-      .int("must be whole minutes")
-      .min(10, "must be at least 10 minutes (Mackerel's minimum)")
-      .nullish(),
-    redact: patterns("regular expressions").nullish(),
+    log_groups: z.nullish(
+      z
+        .array(
+          z
+            .string({ error: "must be a string" })
+            .check(
+              z.maxLength(LOG_GROUP_NAME_MAX, `must be at most ${LOG_GROUP_NAME_MAX} characters`),
+              z.regex(
+                LOG_GROUP_GLOB,
+                "must be a log group name glob: letters, digits, . _ / # - and the wildcards * and ?",
+              ),
+            ),
+          { error: "must be a list of log group name globs" },
+        )
+        .check(z.minLength(1, "must list at least one glob (omit it to match every log group)")),
+    ),
+    include: patterns("regular expressions").check(z.minLength(1, "must list at least one regular expression")),
+    exclude: z.nullish(patterns("regular expressions")),
+    status: z.nullish(z.enum(RULE_STATUSES, { error: "must be WARNING or CRITICAL" })),
+    recover_after_minutes: z.nullish(
+      wholeNumber("must be a number of minutes", "must be whole minutes").check(z.gte(1, "must be at least 1")),
+    ),
+    max_samples: z.nullish(
+      wholeNumber("must be a number", "must be an integer").check(
+        z.gte(1, "must be at least 1"),
+        z.lte(MAX_SAMPLES_LIMIT, `must be at most ${MAX_SAMPLES_LIMIT}`),
+      ),
+    ),
+    notification_interval: z.nullish(
+      wholeNumber("must be a number of minutes", "must be whole minutes").check(
+        z.gte(10, "must be at least 10 minutes (Mackerel's minimum)"),
+      ),
+    ),
+    redact: z.nullish(patterns("regular expressions")),
   },
   { error: (issue) => (issue.code === "invalid_type" ? "must be an object" : undefined) },
 );

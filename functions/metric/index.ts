@@ -4,11 +4,13 @@
  */
 import type { DeliveryCounts } from "../shared/delivery.js";
 import { deliver } from "../shared/delivery.js";
+import { emitMetrics } from "../shared/emf.js";
 import { MackerelRejectedError, MackerelValidationError } from "../shared/errors.js";
 import type { LambdaContext } from "../shared/lambda.js";
 import { logger } from "../shared/logger.js";
 import type { MackerelWrite } from "../shared/mackerel-client.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
+import { hostIdOrPlaceholder, SPOOL_HOST_PLACEHOLDER } from "../shared/spool.js";
 import { parseMetricPayload } from "./payload.js";
 
 export interface MetricResult {
@@ -41,7 +43,14 @@ export async function handler(event: unknown, context: LambdaContext): Promise<M
     writes.push({ kind: "serviceMetrics", service: payload.service, points: payload.serviceMetrics });
   }
   if (payload.hostMetrics.length > 0 || payload.checks.length > 0) {
-    const hostId = await runtime.host.hostId();
+    // Mackerel down (or too slow) at this container's first host look-up: the writes are spooled with a
+    // placeholder host that the sender resolves, so the reports are not lost.
+    const host = runtime.host;
+    const hostId = await hostIdOrPlaceholder(() => host.hostId(), {
+      budgetMs: Math.floor(context.getRemainingTimeInMillis() / 3),
+      spool: runtime.spool !== undefined,
+    });
+    if (hostId === SPOOL_HOST_PLACEHOLDER) log.warn("Mackerel host id not resolved: host writes go to the spool");
     if (payload.hostMetrics.length > 0) {
       writes.push({ kind: "hostMetrics", points: payload.hostMetrics.map((m) => ({ hostId, ...m })) });
     }
@@ -53,7 +62,15 @@ export async function handler(event: unknown, context: LambdaContext): Promise<M
     }
   }
 
-  const result = await deliver(writes, client, log);
+  const result = await deliver(writes, client, log, runtime.spool);
+  emitMetrics({
+    ServiceMetricsPosted: result.posted.serviceMetrics,
+    HostMetricsPosted: result.posted.hostMetrics,
+    CheckReportsPosted: result.posted.checkReports,
+    ItemsSpooled:
+      result.spooledCounts.serviceMetrics + result.spooledCounts.hostMetrics + result.spooledCounts.checkReports,
+    WritesRejected: result.rejected.length,
+  });
   if (result.rejected.length > 0) {
     const first = result.rejected[0]!.error;
     throw new MackerelRejectedError(

@@ -39,12 +39,18 @@ export interface MetricPayload {
   truncatedMessages: string[];
 }
 
-const finiteNumber = z
-  .number({ error: "must be a number" })
-  .check(z.refine(Number.isFinite, "must be a finite number"));
+const finiteNumber = z.number({
+  // zod refuses NaN and ±Infinity at the type check already, so the rules are told apart here.
+  error: (issue) =>
+    issue.input === undefined
+      ? "is required (a number)"
+      : typeof issue.input === "number"
+        ? "must be a finite number"
+        : "must be a number",
+});
 
 /** Epoch seconds as an integer, or an ISO 8601 timestamp such as Step Functions' `$$.State.EnteredTime`. */
-const time = z.optional(z.union([z.number({ error: "must be epoch seconds or an ISO 8601 string" }), z.string()]));
+const time = z.optional(z.union([z.number(), z.string()], { error: "must be epoch seconds or an ISO 8601 string" }));
 
 const metricItem = (nameRule: RegExp, ruleText: string) =>
   z.strictObject({
@@ -73,7 +79,7 @@ const canonicalSchema = z.strictObject({
         z.strictObject({
           name: z.string({ error: "is required" }).check(z.regex(CHECK_NAME, "must be 1–64 characters of a-zA-Z0-9_-")),
           status: z.enum(CHECK_STATUSES, { error: `must be one of ${CHECK_STATUSES.join(", ")}` }),
-          message: z.optional(z.string()),
+          message: z.optional(z.string({ error: "must be a string" })),
           notificationInterval: z.optional(
             z.int("must be whole minutes").check(z.minimum(10, "must be at least 10 minutes")),
           ),

@@ -74,10 +74,9 @@ export class SecretsManagerApiKey implements ApiKeySource {
   }
 
   refresh(): Promise<string> {
-    const stale = this.current;
-    // Callers that saw the same failure share one read instead of each asking Secrets Manager.
-    if (this.refreshing && this.refreshingFrom === stale) return this.refreshing;
-    this.refreshingFrom = stale;
+    // Callers that saw the same failure share one read instead of each asking Secrets Manager: a read
+    // in flight started after their request was refused, so it already sees the rotated secret.
+    if (this.refreshing) return this.refreshing;
     this.refreshing = this.read().finally(() => {
       this.refreshing = undefined;
     });
@@ -86,7 +85,6 @@ export class SecretsManagerApiKey implements ApiKeySource {
   }
 
   private refreshing: Promise<string> | undefined;
-  private refreshingFrom: Promise<string> | undefined;
 
   private async read(): Promise<string> {
     try {

@@ -26,7 +26,11 @@ const environmentSchema = z.object({
   /** JSON array of the module's own log group names: the loop guard. */
   MACKEREL_SERVERLESS_OWN_LOG_GROUPS: optionalString,
   STATE_TABLE_NAME: optionalString,
+  /** JSON list of the log rules (`jsonencode(var.log_rules)`): the logs function and the tick. */
+  MACKEREL_LOG_RULES: optionalString,
   SPOOL_QUEUE_URL: optionalString,
+  /** The spool's dead-letter queue (the sender only: permanent refusals go there with their reason). */
+  DEAD_LETTER_QUEUE_URL: optionalString,
 });
 
 export type FunctionEnvironment = z.output<typeof environmentSchema>;

@@ -6,10 +6,19 @@
 import { MackerelRejectedError, MackerelUnavailableError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { MackerelClient, MackerelWrite } from "./mackerel-client.js";
+import { usesHostPlaceholder } from "./spool.js";
 
-/** Where writes go that Mackerel could not take now (the SQS spool). */
+/**
+ * Why writes are spooled: Mackerel failed (`unavailable`), the host id could not be resolved
+ * (`unresolvedHost`), or they must queue behind earlier spooled check reports (`ordering`).
+ */
+export type SpoolCause = "unavailable" | "unresolvedHost" | "ordering";
+
+/** Where writes go that Mackerel could not take now (the SQS spool, `spool.ts`). */
 export interface Spool {
-  put(writes: MackerelWrite[]): Promise<void>;
+  put(writes: MackerelWrite[], cause?: SpoolCause): Promise<void>;
+  /** True when `write` must wait behind writes spooled earlier (check reports: Mackerel keeps the newest). */
+  holdsBack?(write: MackerelWrite): boolean;
 }
 
 export interface DeliveryCounts {
@@ -21,6 +30,8 @@ export interface DeliveryCounts {
 export interface DeliveryResult {
   posted: DeliveryCounts;
   spooled: boolean;
+  /** Data points and reports put on the spool, by kind. */
+  spooledCounts: DeliveryCounts;
   /** Writes Mackerel refused for good, with the refusal. */
   rejected: { write: MackerelWrite; error: MackerelRejectedError }[];
 }
@@ -48,9 +59,23 @@ export async function deliver(
   const rejected: DeliveryResult["rejected"] = [];
   const unsent: MackerelWrite[] = [];
   let unavailable: MackerelUnavailableError | undefined;
+  let unresolvedHost = false;
+  let heldBack = false;
 
   for (const write of writes) {
     if (writeSize(write) === 0) continue;
+    // A write whose host could not be resolved (Mackerel was down) goes to the spool as it is: the sender
+    // resolves the host. A check report may have to queue behind older spooled ones.
+    if (usesHostPlaceholder(write)) {
+      unresolvedHost = true;
+      unsent.push(write);
+      continue;
+    }
+    if (spool?.holdsBack?.(write)) {
+      heldBack = true;
+      unsent.push(write);
+      continue;
+    }
     // Once Mackerel is found unavailable, the rest go straight to the spool: no point burning the
     // invocation's time on retries that will fail the same way.
     if (unavailable) {
@@ -73,13 +98,25 @@ export async function deliver(
     }
   }
 
-  if (unsent.length === 0) return { posted, spooled: false, rejected };
-  if (!spool) throw unavailable;
-  await spool.put(unsent);
-  log.warn("Mackerel unavailable: writes spooled for the sender", {
-    writes: unsent.length,
-    items: unsent.reduce((sum, w) => sum + writeSize(w), 0),
-    error: unavailable,
-  });
-  return { posted, spooled: true, rejected };
+  const spooledCounts: DeliveryCounts = { serviceMetrics: 0, hostMetrics: 0, checkReports: 0 };
+  if (unsent.length === 0) return { posted, spooled: false, spooledCounts, rejected };
+  if (!spool) {
+    throw unavailable ?? new MackerelUnavailableError("Mackerel unavailable: the host id could not be resolved");
+  }
+  const cause: SpoolCause = unavailable ? "unavailable" : unresolvedHost ? "unresolvedHost" : "ordering";
+  await spool.put(unsent, cause);
+  for (const write of unsent) spooledCounts[countKey(write)] += writeSize(write);
+  log.warn(
+    cause === "ordering"
+      ? "check reports spooled behind earlier spooled ones (Mackerel keeps the newest report per check)"
+      : "Mackerel unavailable: writes spooled for the sender",
+    {
+      cause,
+      writes: unsent.length,
+      items: unsent.reduce((sum, w) => sum + writeSize(w), 0),
+      ...(heldBack && cause !== "ordering" ? { heldBack } : {}),
+      ...(unavailable ? { error: unavailable } : {}),
+    },
+  );
+  return { posted, spooled: true, spooledCounts, rejected };
 }

@@ -15,6 +15,12 @@ export interface HostSettings {
 /** Durable memory of the resolved id shared by all containers (the state table), so they agree on one host. */
 export interface HostIdStore {
   get(): Promise<string | undefined>;
+  /**
+   * Optional registration lease, called when `get` found no id: resolves to undefined when this container may
+   * look the host up and register it, or to the id another container stored while this one waited. Two cold
+   * starts racing then make one look-up and one registration, not two.
+   */
+  claimResolution?(): Promise<string | undefined>;
   /** Stores `id` unless another writer stored one first; returns the id that won. */
   putIfAbsent(id: string): Promise<string>;
 }
@@ -41,6 +47,8 @@ export class HostResolver {
     if (this.settings.id) return this.settings.id;
     const stored = await this.store?.get();
     if (stored) return stored;
+    const resolvedElsewhere = await this.store?.claimResolution?.();
+    if (resolvedElsewhere) return resolvedElsewhere;
     const customIdentifier = this.settings.customIdentifier ?? this.settings.name;
     const found = await this.client.findHostByCustomIdentifier(customIdentifier);
     const id = found ?? (await this.register(customIdentifier));

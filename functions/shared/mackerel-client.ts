@@ -292,11 +292,17 @@ export function extractErrorMessage(body: unknown): string | undefined {
 }
 
 function describeNetworkError(error: unknown): string {
-  if (error instanceof Error) {
-    if (error.name === "TimeoutError" || error.name === "AbortError") return "timed out";
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  // Duck-typed, not `instanceof Error`: fetch's errors (DOMException, TypeError) may come from another
+  // realm (vm contexts, test runners).
+  if (typeof error === "object" && error !== null) {
+    const { name, message, cause } = error as {
+      name?: string;
+      message?: string;
+      cause?: { code?: string; message?: string };
+    };
+    if (name === "TimeoutError" || name === "AbortError") return "timed out";
     if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ""}`;
-    return error.message;
+    if (message) return message;
   }
   return String(error);
 }

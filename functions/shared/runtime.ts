@@ -4,25 +4,33 @@
  */
 import { type ApiKeySource, SecretsManagerApiKey } from "./api-key.js";
 import { type FunctionEnvironment, loadEnvironment } from "./config.js";
+import type { Spool } from "./delivery.js";
 import { HostResolver, type HostIdStore } from "./host.js";
-import { MackerelClient } from "./mackerel-client.js";
+import { MackerelClient, type MackerelClientOptions } from "./mackerel-client.js";
+import { SqsSpool } from "./spool.js";
+import { sharedStateStore } from "./state-store.js";
 
 export interface Runtime {
   env: FunctionEnvironment;
   apiKey: ApiKeySource;
   client: MackerelClient;
   host: HostResolver;
+  /** The SQS spool when SPOOL_QUEUE_URL is set: pass it to `deliver` so retryable failures are never lost. */
+  spool?: Spool;
 }
 
 export interface RuntimeOverrides {
   apiKey?: ApiKeySource;
   hostIdStore?: HostIdStore;
+  /** Client settings of this function (e.g. the sender retries through the queue, so fewer in-call attempts). */
+  client?: Partial<Pick<MackerelClientOptions, "maxAttempts" | "timeoutMs" | "backoffBaseMs" | "backoffCapMs">>;
+  spool?: Spool;
 }
 
 /** Builds the runtime from the environment; throws ConfigurationError naming bad variables. */
 export function createRuntime(env: FunctionEnvironment = loadEnvironment(), overrides: RuntimeOverrides = {}): Runtime {
   const apiKey = overrides.apiKey ?? new SecretsManagerApiKey(env.MACKEREL_API_KEY_SECRET_ARN);
-  const client = new MackerelClient({ baseUrl: env.MACKEREL_API_BASE_URL, apiKey });
+  const client = new MackerelClient({ baseUrl: env.MACKEREL_API_BASE_URL, apiKey, ...overrides.client });
   const host = new HostResolver(
     {
       id: env.MACKEREL_HOST_ID,
@@ -30,7 +38,14 @@ export function createRuntime(env: FunctionEnvironment = loadEnvironment(), over
       customIdentifier: env.MACKEREL_HOST_CUSTOM_IDENTIFIER,
     },
     client,
-    overrides.hostIdStore,
+    // With the state table, every container of every function agrees on one host id (and one registration).
+    overrides.hostIdStore ??
+      (env.STATE_TABLE_NAME && !env.MACKEREL_HOST_ID ? sharedStateStore(env.STATE_TABLE_NAME).hostIdStore() : undefined),
   );
-  return { env, apiKey, client, host };
+  const spool =
+    overrides.spool ??
+    (env.SPOOL_QUEUE_URL
+      ? new SqsSpool({ queueUrl: env.SPOOL_QUEUE_URL, origin: process.env.AWS_LAMBDA_FUNCTION_NAME ?? "local" })
+      : undefined);
+  return { env, apiKey, client, host, spool };
 }

@@ -18,8 +18,13 @@ export interface FeatureContext {
     logRetentionDays: number;
     tags: Record<string, string>;
   };
-  /** Environment every function that talks to Mackerel gets (never the key itself). */
+  /** Environment every function that talks to Mackerel gets (never the key itself; includes SPOOL_QUEUE_URL). */
   mackerelEnvironment: Record<string, string>;
+  /**
+   * sqs:SendMessage on the spool only. Every function that writes to Mackerel adds it to its statements and
+   * passes `runtime.spool` to `deliver`, so retryable failures are spooled, never lost (spool.ts).
+   */
+  sendToSpool: PolicyStatement;
   /** secretsmanager:GetSecretValue on the API key secret. */
   readSecret: PolicyStatement;
   /** kms:Decrypt on the secret's key, only when one is given (a Terraform list expression). */

@@ -4,10 +4,16 @@
  * with literal values. Inputs may be literals or tokens: anything optional is resolved with Terraform
  * conditionals so both work.
  */
-import { Fn, type IResolvable } from "cdktf";
+import { AssetType, Fn, type IResolvable, TerraformAsset } from "cdktf";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Construct } from "constructs";
+import { Alarms } from "./alarms";
 import { arnWildcard, type FeatureContext, functionLogGroupName, isNullOrEmpty, orDefault } from "./context";
 import { FUNCTION_NAMES, type FunctionCode, type FunctionName, ModuleFunction } from "./module-function";
+import { type CheckList, ScheduledChecks, type VpcConfig } from "./scheduled-checks";
+import { Spool } from "./spool";
 
 /** A subscription of one log group to the logs function. */
 export interface LogSubscription {
@@ -42,15 +48,34 @@ export interface MackerelServerlessProps {
   tags?: Record<string, string>;
   /** Where each function's zip is. Default: the zips shipped in this package, as CDKTF assets. */
   code?: (fn: FunctionName) => FunctionCode;
+  /** SNS topic for the module's own alarms; may be a token that is null. */
+  alarmSnsTopicArn?: string;
+  /** Hours the sender retries a spooled message before the dead-letter queue (6-24, default 24). */
+  spoolMaxAgeHours?: number;
+  /** Scheduled checks: items as in the Terraform variables (snake_case), or the variables themselves. */
+  logsInsightsChecks?: CheckList;
+  httpChecks?: CheckList;
+  sfnExecutionChecks?: CheckList;
+  logFreshnessChecks?: CheckList;
+  /** Subnets and security groups of the check function (`{subnet_ids, security_group_ids}`); may be a null token. */
+  vpcConfig?: VpcConfig;
 }
 
 /** Serverless Mackerel monitoring for AWS: functions, roles, log groups and their wiring. */
 export class MackerelServerless extends Construct {
   readonly metric: ModuleFunction;
+  /** The spool (SQS FIFO), its dead-letter queue and the sender function. */
+  readonly spool: Spool;
+  readonly sender: ModuleFunction;
+  /** The check function and one EventBridge rule per configured check. */
+  readonly checks: ScheduledChecks;
+  readonly alarms: Alarms;
   /** An IAM policy document allowing `lambda:InvokeFunction` on the metric function (for state machine roles). */
   readonly invokeMetricPolicyJson: string;
   /** Every log group of the module's own functions: never subscribe these to the logs function. */
   readonly ownLogGroupNames: string[];
+  /** The custom identifier of the Mackerel host that check reports and the heartbeat attach to. */
+  readonly hostCustomIdentifier: string;
 
   constructor(scope: Construct, id: string, props: MackerelServerlessProps) {
     super(scope, id);
@@ -63,6 +88,10 @@ export class MackerelServerless extends Construct {
       prefix,
     ]);
 
+    const tags = props.tags ?? {};
+    this.spool = new Spool(this, "spool", { prefix, tags, maxAgeHours: props.spoolMaxAgeHours });
+
+    this.hostCustomIdentifier = orDefault(props.hostCustomIdentifier, defaultCustomIdentifier);
     const context: FeatureContext = {
       prefix,
       code,
@@ -78,9 +107,11 @@ export class MackerelServerless extends Construct {
         MACKEREL_API_BASE_URL: props.mackerelApiBaseUrl ?? "https://api.mackerelio.com/",
         MACKEREL_SERVICE_NAME: props.serviceName,
         MACKEREL_HOST_NAME: orDefault(props.hostName, prefix),
-        MACKEREL_HOST_CUSTOM_IDENTIFIER: orDefault(props.hostCustomIdentifier, defaultCustomIdentifier),
+        MACKEREL_HOST_CUSTOM_IDENTIFIER: this.hostCustomIdentifier,
         MACKEREL_HOST_ID: orDefault(props.hostId, ""),
+        SPOOL_QUEUE_URL: this.spool.queue.url,
       },
+      sendToSpool: this.spool.sendStatement,
       readSecret: {
         Sid: "ReadMackerelApiKey",
         Effect: "Allow",
@@ -120,9 +151,10 @@ export class MackerelServerless extends Construct {
       memorySize: 256,
       timeout: 30,
       environment: context.mackerelEnvironment,
-      statements: [context.readSecret],
+      statements: [context.readSecret, context.sendToSpool],
       conditionalStatements: context.decryptSecret,
     });
+    this.sender = this.spool.addSender(context);
 
     this.invokeMetricPolicyJson = Fn.jsonencode({
       Version: "2012-10-17",
@@ -136,21 +168,34 @@ export class MackerelServerless extends Construct {
         },
       ],
     });
+
+    this.checks = new ScheduledChecks(this, "checks", {
+      context,
+      logsInsightsChecks: props.logsInsightsChecks,
+      httpChecks: props.httpChecks,
+      sfnExecutionChecks: props.sfnExecutionChecks,
+      logFreshnessChecks: props.logFreshnessChecks,
+      vpcConfig: props.vpcConfig,
+    });
+
+    // Keep last: alarms for every function created above (errors, throttles) and for the spool.
+    this.alarms = new Alarms(this, "alarms", {
+      prefix,
+      tags,
+      alarmSnsTopicArn: props.alarmSnsTopicArn,
+      functions: this.node.findAll().filter((c): c is ModuleFunction => c instanceof ModuleFunction),
+      spool: this.spool,
+    });
   }
 }
 
 /** The zips shipped in this package, copied into the CDKTF user's stack as assets. */
 function defaultCode(scope: Construct): (fn: FunctionName) => FunctionCode {
-  // Required lazily so the module stack (which passes its own paths) never touches the file system.
   return (fn) => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { AssetType, TerraformAsset } = require("cdktf") as typeof import("cdktf");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const path = require("node:path") as typeof import("node:path");
-    const asset = new TerraformAsset(scope, `${fn}-zip`, {
-      path: path.join(__dirname, "..", "mackerel-serverless", "dist", `${fn}.zip`),
-      type: AssetType.FILE,
-    });
-    return { filename: asset.path, sourceCodeHash: asset.assetHash };
+    const zip = join(__dirname, "..", "mackerel-serverless", "dist", `${fn}.zip`);
+    const asset = new TerraformAsset(scope, `${fn}-zip`, { path: zip, type: AssetType.FILE });
+    // The base64 SHA-256 of the zip, as Lambda reports it: cdktf's asset hash is a different digest and
+    // would make the provider see a change on every plan.
+    return { filename: asset.path, sourceCodeHash: createHash("sha256").update(readFileSync(zip)).digest("base64") };
   };
 }

@@ -4,7 +4,15 @@
  * (callers could not use for_each on it), and pins the provider by range, not exactly.
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { App, propertyAccess, TerraformOutput, TerraformStack, type TerraformVariable, Token } from "cdktf";
+import {
+  App,
+  type IResolvable,
+  propertyAccess,
+  TerraformOutput,
+  TerraformStack,
+  type TerraformVariable,
+  Token,
+} from "cdktf";
 import { declareVariables, finishChildModule } from "./child-module";
 import type { Construct } from "constructs";
 import { FUNCTION_NAMES, type FunctionName } from "./module-function";
@@ -44,6 +52,13 @@ export class MackerelServerlessModuleStack extends TerraformStack {
       logRetentionDays: v("log_retention_days").numberValue,
       tags: Token.asStringMap(v("tags").value),
       code: moduleCode,
+      alarmSnsTopicArn: v("alarm_sns_topic_arn").stringValue,
+      spoolMaxAgeHours: v("spool_max_age_hours").numberValue,
+      logsInsightsChecks: v("logs_insights_checks").value as IResolvable,
+      httpChecks: v("http_checks").value as IResolvable,
+      sfnExecutionChecks: v("sfn_execution_checks").value as IResolvable,
+      logFreshnessChecks: v("log_freshness_checks").value as IResolvable,
+      vpcConfig: v("vpc_config").value as IResolvable,
     });
 
     for (const output of OUTPUTS) {

@@ -25,6 +25,34 @@ export const OUTPUTS: OutputDefinition[] = [
     value: (m) => m.invokeMetricPolicyJson,
   },
   {
+    name: "spool_queue_url",
+    description:
+      "URL of the spool (SQS FIFO, SSE): writes Mackerel could not take, waiting for the sender. Give it to your own functions as SPOOL_QUEUE_URL only with sqs:SendMessage.",
+    value: (m) => m.spool.queue.url,
+  },
+  {
+    name: "dead_letter_queue_url",
+    description:
+      "URL of the spool's dead-letter queue: writes Mackerel refused (reason in the message attributes) or that outlived spool_max_age_hours. It has an alarm.",
+    value: (m) => m.spool.deadLetterQueue.url,
+  },
+  {
+    name: "sender_function_arn",
+    description: "ARN of the sender function, which drains the spool into Mackerel.",
+    value: (m) => m.sender.lambda.arn,
+  },
+  {
+    name: "check_function_arn",
+    description: "ARN of the check function, which runs the scheduled checks (one EventBridge rule per check).",
+    value: (m) => m.checks.function.lambda.arn,
+  },
+  {
+    name: "host_custom_identifier",
+    description:
+      "Custom identifier of the Mackerel host that check reports and the heartbeat attach to (find it in Mackerel by this).",
+    value: (m) => m.hostCustomIdentifier,
+  },
+  {
     name: "own_log_group_names",
     description: "The module's own log groups. Never subscribe them to a log pipeline: they would loop.",
     value: (m) => m.ownLogGroupNames,

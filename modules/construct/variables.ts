@@ -29,7 +29,7 @@ export const TF_SERVICE_NAME = "^[A-Za-z0-9][A-Za-z0-9_-]{1,62}$";
 export const TF_CHECK_NAME = "^[a-zA-Z0-9_-]{1,64}$";
 /** EventBridge schedule expressions. */
 export const TF_SCHEDULE =
-  "^(rate[(](1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))[)]|cron[(][^ ]+ [^ ]+ [^ ]+ [^ ]+ [^ ]+ [^ ]+[)])$";
+  "^(rate[(](1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))[)]|cron[(][^ ]+ [^ ]+ ([?] [^ ]+ [^ ]+|[^ ]+ [^ ]+ [?]) [^ ]+[)])$";
 /**
  * Regexes below travel TypeScript string → HCL string → RE2, so one backslash in the pattern is four in
  * this source; character classes such as `[(]` avoid escapes altogether.
@@ -49,7 +49,7 @@ const checkNameValidation = (list: string): VariableValidation => ({
 });
 const scheduleValidation = (list: string): VariableValidation => ({
   condition: every(list, nullOr("schedule", `can(regex("${TF_SCHEDULE}", item.schedule))`)),
-  errorMessage: `${list}: schedule must be an EventBridge expression: rate(N minutes|hours|days) or cron(6 fields).`,
+  errorMessage: `${list}: schedule must be an EventBridge expression: rate(1 minute|hour|day), rate(N minutes|hours|days) with N >= 2, or cron(minutes hours day-of-month month day-of-week year) with ? as day-of-month or day-of-week (UTC).`,
 });
 const thresholdValidation = (list: string, attrs: string[]): VariableValidation => ({
   condition: every(list, attrs.map((a) => `(${nullOr(a, `item.${a} >= 0`)})`).join(" && ")),
@@ -66,6 +66,46 @@ const uniqueNames = (list: string): VariableValidation => ({
   condition: `length(distinct([for item in var.${list} : item.name])) == length(var.${list})`,
   errorMessage: `${list}: names must be unique.`,
 });
+/**
+ * `warning` comes before `critical` in the direction of the alert (thresholds are reached at >= / <=).
+ * `critical` and `direction` are Terraform expressions (they may apply defaults).
+ */
+const thresholdOrder = (
+  list: string,
+  warning: string,
+  critical: { expression: string; name: string },
+  direction: string,
+): VariableValidation => ({
+  condition: every(
+    list,
+    `item.${warning} == null || ${critical.expression} == null ? true : (${direction} == "above" ? item.${warning} <= ${critical.expression} : item.${warning} >= ${critical.expression})`,
+  ),
+  errorMessage: `${list}: ${warning} must be reached before ${critical.name}: at most ${critical.name} when alerting on values above, at least ${critical.name} for values below.`,
+});
+/** What every check list shares: names, uniqueness, schedule, Mackerel's alert settings, the target input size. */
+const checkListValidations = (list: string): VariableValidation[] => [
+  checkNameValidation(list),
+  uniqueNames(list),
+  scheduleValidation(list),
+  {
+    condition: every(
+      list,
+      nullOr(
+        "notification_interval",
+        "item.notification_interval >= 10 && floor(item.notification_interval) == item.notification_interval",
+      ),
+    ),
+    errorMessage: `${list}: notification_interval must be a whole number of minutes, at least 10 (Mackerel's minimum).`,
+  },
+  positiveInt(list, "max_check_attempts", 10, "attempts"),
+  {
+    condition: every(list, "length(jsonencode(item)) <= 8000"),
+    errorMessage: `${list}: each check must take at most 8000 characters as JSON: it is the EventBridge target input (8192 at most).`,
+  },
+];
+const TF_LOG_GROUP_NAME = "^[\\\\.\\\\-_/#A-Za-z0-9]{1,512}$";
+/** Alert settings every check item takes. */
+const CHECK_ALERT_ATTRIBUTES = "notification_interval = optional(number), max_check_attempts = optional(number)";
 
 export const VARIABLES: VariableDefinition[] = [
   {
@@ -212,14 +252,19 @@ export const VARIABLES: VariableDefinition[] = [
   },
   {
     name: "logs_insights_checks",
-    type: "list(object({ name = string, schedule = optional(string), log_group_names = list(string), query = string, window_minutes = optional(number), offset_minutes = optional(number), value_field = optional(string), warning = optional(number), critical = optional(number), direction = optional(string) }))",
+    type: `list(object({ name = string, schedule = optional(string), log_group_names = list(string), query = string, window_minutes = optional(number), offset_minutes = optional(number), value_field = optional(string), warning = optional(number), critical = optional(number), direction = optional(string), ${CHECK_ALERT_ATTRIBUTES} }))`,
     default: [],
     description:
-      "Scheduled CloudWatch Logs Insights queries over [now - offset - window, now - offset] (defaults: schedule rate(5 minutes), window 5, offset 0). The value is the number of result rows or the numeric field value_field; group-by queries post one metric per group. warning/critical thresholds compared in direction above|below (default above).",
+      "Scheduled CloudWatch Logs Insights queries over [now - offset - window, now - offset), now floored to the minute (defaults: schedule rate(5 minutes), window_minutes 5, offset_minutes 0). The value is the number of result rows, or the numeric field value_field of the first row; a stats ... by query posts one metric checks.<name>.<group> per group and their total as checks.<name>.value. warning/critical are reached at >= (direction above, default) or <= (below). A query that cannot complete in the function's time is stopped and reported UNKNOWN. notification_interval (minutes, >= 10) and max_check_attempts (1-10) go to Mackerel with each report.",
     validations: [
-      checkNameValidation("logs_insights_checks"),
-      scheduleValidation("logs_insights_checks"),
+      ...checkListValidations("logs_insights_checks"),
       thresholdValidation("logs_insights_checks", ["warning", "critical"]),
+      thresholdOrder(
+        "logs_insights_checks",
+        "warning",
+        { expression: "item.critical", name: "critical" },
+        'coalesce(item.direction, "above")',
+      ),
       {
         condition: every(
           "logs_insights_checks",
@@ -228,25 +273,42 @@ export const VARIABLES: VariableDefinition[] = [
         errorMessage: "logs_insights_checks: log_group_names must list 1 to 50 log groups (Logs Insights' limit).",
       },
       {
+        condition: every(
+          "logs_insights_checks",
+          `alltrue([for g in item.log_group_names : can(regex("${TF_LOG_GROUP_NAME}", g))])`,
+        ),
+        errorMessage:
+          "logs_insights_checks: log_group_names must be log group names (1-512 characters of a-zA-Z0-9 . - _ / #).",
+      },
+      {
+        condition: every("logs_insights_checks", "length(trimspace(item.query)) > 0 && length(item.query) <= 10000"),
+        errorMessage: "logs_insights_checks: query must be a Logs Insights query of 1 to 10000 characters.",
+      },
+      {
         condition: every("logs_insights_checks", nullOr("direction", 'contains(["above", "below"], item.direction)')),
         errorMessage: "logs_insights_checks: direction must be above or below.",
       },
       positiveInt("logs_insights_checks", "window_minutes", 10080, "minutes"),
       {
-        condition: every("logs_insights_checks", nullOr("offset_minutes", "item.offset_minutes >= 0")),
-        errorMessage: "logs_insights_checks: offset_minutes must be zero or more.",
+        condition: every(
+          "logs_insights_checks",
+          nullOr(
+            "offset_minutes",
+            "item.offset_minutes >= 0 && item.offset_minutes <= 10080 && floor(item.offset_minutes) == item.offset_minutes",
+          ),
+        ),
+        errorMessage: "logs_insights_checks: offset_minutes must be a whole number of minutes from 0 to 10080.",
       },
     ],
   },
   {
     name: "http_checks",
-    type: "list(object({ name = string, schedule = optional(string), url = string, method = optional(string), headers = optional(map(string)), expected_status = optional(list(number)), body_contains = optional(string), body_regex = optional(string), timeout_seconds = optional(number), warning_latency_ms = optional(number), critical_latency_ms = optional(number) }))",
+    type: `list(object({ name = string, schedule = optional(string), url = string, method = optional(string), headers = optional(map(string)), expected_status = optional(list(number)), body_contains = optional(string), body_regex = optional(string), timeout_seconds = optional(number), warning_latency_ms = optional(number), critical_latency_ms = optional(number), follow_redirects = optional(bool), ${CHECK_ALERT_ATTRIBUTES} }))`,
     default: [],
     description:
-      "HTTP checks (default schedule rate(1 minute)): method (default GET), headers, expected_status (default [200]), body_contains, body_regex, timeout_seconds (default 10), latency thresholds in ms. Metrics: checks.<name>.latency_ms and checks.<name>.status_code.",
+      "HTTP checks with Node's fetch (default schedule rate(1 minute)): method (default GET), headers, expected_status (default [200]), body_contains, body_regex (checked against the first 1 MiB of the body), timeout_seconds for the whole exchange (default 10), warning_latency_ms/critical_latency_ms (reached at >=). Redirects are followed (at most 5; credentials are not sent to another origin) unless follow_redirects = false, in which case the 3xx itself is compared with expected_status. CRITICAL with the reason: DNS, connect, TLS, timeout, status, or body mismatch (with a redacted excerpt). Metrics: checks.<name>.latency_ms and checks.<name>.status_code (0 when no response). Header values travel in the rule's input: use them for non-secret values only.",
     validations: [
-      checkNameValidation("http_checks"),
-      scheduleValidation("http_checks"),
+      ...checkListValidations("http_checks"),
       {
         condition: every("http_checks", 'can(regex("^https?://[^/ ]+", item.url))'),
         errorMessage: "http_checks: url must be an http:// or https:// URL.",
@@ -261,7 +323,10 @@ export const VARIABLES: VariableDefinition[] = [
       {
         condition: every(
           "http_checks",
-          nullOr("expected_status", "alltrue([for s in item.expected_status : s >= 100 && s <= 599])"),
+          nullOr(
+            "expected_status",
+            "length(item.expected_status) > 0 && alltrue([for s in item.expected_status : s >= 100 && s <= 599 && floor(s) == s])",
+          ),
         ),
         errorMessage: "http_checks: expected_status must list HTTP status codes (100-599).",
       },
@@ -271,17 +336,22 @@ export const VARIABLES: VariableDefinition[] = [
       },
       positiveInt("http_checks", "timeout_seconds", 60, "seconds"),
       thresholdValidation("http_checks", ["warning_latency_ms", "critical_latency_ms"]),
+      thresholdOrder(
+        "http_checks",
+        "warning_latency_ms",
+        { expression: "item.critical_latency_ms", name: "critical_latency_ms" },
+        '"above"',
+      ),
     ],
   },
   {
     name: "sfn_execution_checks",
-    type: "list(object({ name = string, schedule = optional(string), state_machine_arn = string, window_minutes = optional(number), statuses = optional(list(string)), warning = optional(number), critical = optional(number), max_running_minutes = optional(number) }))",
+    type: `list(object({ name = string, schedule = optional(string), state_machine_arn = string, window_minutes = optional(number), statuses = optional(list(string)), warning = optional(number), critical = optional(number), max_running_minutes = optional(number), ${CHECK_ALERT_ATTRIBUTES} }))`,
     default: [],
     description:
-      "Step Functions execution checks (default schedule rate(5 minutes)): executions that started within window_minutes (default 60) with a status in statuses (default FAILED, TIMED_OUT, ABORTED) are counted against warning/critical (default critical 1); max_running_minutes alerts on executions running longer. Standard workflows only.",
+      "Step Functions execution checks (default schedule rate(5 minutes)): executions that started within window_minutes (default 60) with a status in statuses (default FAILED, TIMED_OUT, ABORTED) are counted against warning/critical (reached at >=; critical defaults to 1), the newest named in the message; max_running_minutes makes executions RUNNING for longer CRITICAL. Metrics: checks.<name>.count, one per status (checks.<name>.failed, ...), checks.<name>.running_too_long. Standard workflows only (ListExecutions).",
     validations: [
-      checkNameValidation("sfn_execution_checks"),
-      scheduleValidation("sfn_execution_checks"),
+      ...checkListValidations("sfn_execution_checks"),
       {
         condition: every(
           "sfn_execution_checks",
@@ -294,26 +364,36 @@ export const VARIABLES: VariableDefinition[] = [
           "sfn_execution_checks",
           nullOr(
             "statuses",
-            'alltrue([for s in item.statuses : contains(["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"], s)])',
+            'length(item.statuses) > 0 && alltrue([for s in item.statuses : contains(["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"], s)])',
           ),
         ),
         errorMessage:
-          "sfn_execution_checks: statuses must be among RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE.",
+          "sfn_execution_checks: statuses must list some of RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE.",
       },
       thresholdValidation("sfn_execution_checks", ["warning", "critical"]),
+      thresholdOrder(
+        "sfn_execution_checks",
+        "warning",
+        { expression: "coalesce(item.critical, 1)", name: "critical (default 1)" },
+        '"above"',
+      ),
       positiveInt("sfn_execution_checks", "window_minutes", 10080, "minutes"),
       positiveInt("sfn_execution_checks", "max_running_minutes", 525600, "minutes"),
     ],
   },
   {
     name: "log_freshness_checks",
-    type: "list(object({ name = string, schedule = optional(string), log_group_name = string, max_age_minutes = number }))",
+    type: `list(object({ name = string, schedule = optional(string), log_group_name = string, max_age_minutes = number, ${CHECK_ALERT_ATTRIBUTES} }))`,
     default: [],
     description:
-      "Log freshness checks (default schedule rate(5 minutes)): CRITICAL when the newest event of log_group_name is older than max_age_minutes (exact, FilterLogEvents with a start time).",
+      "Log freshness checks, a dead-man's switch for any producer (default schedule rate(5 minutes)): CRITICAL when log_group_name has no event newer than max_age_minutes, or does not exist. Exact (FilterLogEvents with a start time), never DescribeLogStreams. Metric: checks.<name>.age_seconds, the age of an event found (an upper bound of the newest event's age).",
     validations: [
-      checkNameValidation("log_freshness_checks"),
-      scheduleValidation("log_freshness_checks"),
+      ...checkListValidations("log_freshness_checks"),
+      {
+        condition: every("log_freshness_checks", `can(regex("${TF_LOG_GROUP_NAME}", item.log_group_name))`),
+        errorMessage:
+          "log_freshness_checks: log_group_name must be a log group name (1-512 characters of a-zA-Z0-9 . - _ / #).",
+      },
       positiveInt("log_freshness_checks", "max_age_minutes", 10080, "minutes"),
     ],
   },
@@ -322,11 +402,27 @@ export const VARIABLES: VariableDefinition[] = [
     type: "string",
     default: null,
     description:
-      "SNS topic for the module's own CloudWatch alarms (function errors, throttles, dead-letter queue not empty).",
+      "SNS topic for the module's own CloudWatch alarms (every function's errors and throttles, the spool's dead-letter queue not empty, a spooled write waiting over an hour): alarm and OK actions.",
     validations: [
       {
         condition: `var.alarm_sns_topic_arn == null ? true : can(regex("${TF_ARN("sns")}.+$", var.alarm_sns_topic_arn))`,
         errorMessage: "alarm_sns_topic_arn: must be an SNS topic ARN or null.",
+      },
+    ],
+  },
+  {
+    name: "spool_max_age_hours",
+    type: "number",
+    default: 24,
+    nullable: false,
+    description:
+      "How long the sender retries a spooled write (growing delays up to 15 minutes) before it goes to the dead-letter queue, in whole hours. Mackerel drops metrics older than 24 h and check reports older than 6 h, and the sender drops such data itself, so the default 24 only dead-letters refusals.",
+    validations: [
+      {
+        condition:
+          "var.spool_max_age_hours >= 6 && var.spool_max_age_hours <= 24 && floor(var.spool_max_age_hours) == var.spool_max_age_hours",
+        errorMessage:
+          "spool_max_age_hours: must be a whole number of hours from 6 (Mackerel's check report window) to 24 (its metric window).",
       },
     ],
   },

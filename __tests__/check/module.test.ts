@@ -1,0 +1,306 @@
+/**
+ * The scheduled checks in the Terraform module, planned offline: the check function's role gets only
+ * what the configured checks need on only their resources (statements absent when their list is
+ * empty), vpc_config places the function in subnets with the ENI permissions, and no check means no
+ * invoke permission. Also the construct with literal items (CDKTF users).
+ */
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { TerraformStack, Testing } from "cdktf";
+import { MackerelServerless } from "../../modules/construct";
+import { TerraformWorkspace } from "../../scripts/lib/terraform";
+import { describeWithTerraform } from "../support/terraform";
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Change = { address: string; change: { after: Json; after_unknown?: Json } };
+type Statement = { Sid: string; Action: string[]; Resource: string | string[] };
+
+const SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mackerel-api-key-AbCdEf";
+const SFN = "arn:aws:states:eu-west-1:123456789012:stateMachine:orders";
+const LOGS = "arn:aws:logs:eu-west-1:123456789012:log-group:";
+
+function root(moduleArguments: string): TerraformWorkspace {
+  return TerraformWorkspace.create({
+    at: "examples/scratch-checks",
+    files: {
+      "main.tf": `
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws" }
+  }
+}
+provider "aws" {}
+module "mackerel" {
+  source             = "../../modules/mackerel-serverless"
+  name               = "ms"
+  api_key_secret_arn = "${SECRET}"
+  service_name       = "shop"
+${moduleArguments}
+}
+`,
+    },
+  });
+}
+
+function plan(moduleArguments: string): Change[] {
+  const workspace = root(moduleArguments);
+  try {
+    expect(workspace.init().status).toBe(0);
+    const { result, plan } = workspace.planJson();
+    expect(result.stderr).toBe("");
+    return plan!.resource_changes as Change[];
+  } finally {
+    workspace.remove();
+  }
+}
+
+const find = (changes: Change[], address: string) =>
+  changes.find((c) => c.address === `module.mackerel.${address}`)?.change;
+
+describeWithTerraform("terraform: the scheduled checks' permissions", () => {
+  test("each statement names only the configured resources; GetQueryResults/StopQuery are * as AWS requires", () => {
+    const changes = plan(`
+  logs_insights_checks = [
+    { name = "errors", log_group_names = ["/aws/lambda/a", "/aws/lambda/b"], query = "fields @message" },
+    { name = "more", log_group_names = ["/aws/lambda/b"], query = "fields @message" },
+  ]
+  http_checks          = [{ name = "web", url = "https://example.com/" }]
+  sfn_execution_checks = [{ name = "orders", state_machine_arn = "${SFN}" }]
+  log_freshness_checks = [{ name = "alive", log_group_name = "/ingest", max_age_minutes = 10 }]
+`);
+    const policy = JSON.parse(
+      String(find(changes, "aws_iam_role_policy.check_function_checked_resources[0]")!.after.policy),
+    ) as {
+      Statement: Statement[];
+    };
+    expect(policy.Statement).toEqual([
+      {
+        Sid: "StartLogsInsightsQueries",
+        Effect: "Allow",
+        Action: ["logs:StartQuery"],
+        Resource: [`${LOGS}/aws/lambda/a`, `${LOGS}/aws/lambda/b`, `${LOGS}/aws/lambda/a:*`, `${LOGS}/aws/lambda/b:*`],
+      },
+      {
+        Sid: "ReadAndStopLogsInsightsQueries",
+        Effect: "Allow",
+        Action: ["logs:GetQueryResults", "logs:StopQuery"],
+        Resource: "*",
+      },
+      { Sid: "ListStateMachineExecutions", Effect: "Allow", Action: ["states:ListExecutions"], Resource: [SFN] },
+      {
+        Sid: "FilterFreshnessLogGroups",
+        Effect: "Allow",
+        Action: ["logs:FilterLogEvents"],
+        Resource: [`${LOGS}/ingest`, `${LOGS}/ingest:*`],
+      },
+    ]);
+    expect(find(changes, "aws_lambda_permission.check_schedules[0]")!.after).toMatchObject({
+      principal: "events.amazonaws.com",
+      source_arn: "arn:aws:events:eu-west-1:123456789012:rule/ms-check-*",
+    });
+    expect(find(changes, 'aws_cloudwatch_event_rule.http_check["web"]')!.after.name).toBe("ms-check-web");
+  });
+
+  test("only the statements of the kinds configured; an HTTP check alone needs no AWS access", () => {
+    const sfnOnly = plan(`sfn_execution_checks = [{ name = "orders", state_machine_arn = "${SFN}" }]`);
+    const statements = (
+      JSON.parse(String(find(sfnOnly, "aws_iam_role_policy.check_function_checked_resources[0]")!.after.policy)) as {
+        Statement: Statement[];
+      }
+    ).Statement;
+    expect(statements.map((s) => s.Sid)).toEqual(["ListStateMachineExecutions"]);
+
+    const httpOnly = plan(`http_checks = [{ name = "web", url = "https://example.com/" }]`);
+    expect(find(httpOnly, "aws_iam_role_policy.check_function_checked_resources[0]")).toBeUndefined();
+    expect(find(httpOnly, "aws_lambda_permission.check_schedules[0]")).toBeDefined();
+  });
+
+  test("no checks: no rules, no invoke permission, no checked-resources policy", () => {
+    const changes = plan("");
+    expect(
+      changes.filter((c) => /event_rule|event_target|lambda_permission\.check|checked_resources/.test(c.address)),
+    ).toEqual([]);
+    expect(find(changes, "aws_lambda_function.check")!.after.vpc_config).toEqual([]);
+  });
+
+  test("vpc_config places the function in the subnets, with the ENI permissions", () => {
+    const changes = plan(`
+  http_checks = [{ name = "internal", url = "http://10.0.0.5/health" }]
+  vpc_config  = { subnet_ids = ["subnet-0a1b2c"], security_group_ids = ["sg-0d1e2f"] }
+`);
+    expect(find(changes, "aws_lambda_function.check")!.after.vpc_config).toEqual([
+      expect.objectContaining({ subnet_ids: ["subnet-0a1b2c"], security_group_ids: ["sg-0d1e2f"] }),
+    ]);
+    // The ENI statement is in the function's own policy (it needs the log group's ARN, known after apply),
+    // so it is checked in the synthesized expression below.
+  });
+
+  test("a long name is cut to EventBridge's 64 characters with a hash, and stays unique", () => {
+    const long = "a".repeat(60);
+    const changes = plan(`http_checks = [
+    { name = "${long}-one", url = "https://example.com/" },
+    { name = "${long}-two", url = "https://example.com/" },
+  ]`);
+    const names = changes
+      .filter((c) => c.address.includes("aws_cloudwatch_event_rule.http_check"))
+      .map((c) => String(c.change.after.name));
+    expect(names).toHaveLength(2);
+    for (const name of names) {
+      expect(name.length).toBeLessThanOrEqual(64);
+      expect(name.startsWith("ms-check-")).toBe(true);
+    }
+    expect(new Set(names).size).toBe(2);
+  });
+});
+
+describe("synthesized: the check function's own policy", () => {
+  function synthModule(): Json {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { MackerelServerlessModuleStack } = require("../../modules/construct/module-stack");
+    return JSON.parse(Testing.synth(new MackerelServerlessModuleStack(Testing.app(), "m"))) as Json;
+  }
+
+  test("the ENI statement exists only when vpc_config is set, and the function gets a dynamic vpc_config", () => {
+    const tf = synthModule();
+    const policy = String(tf.resource.aws_iam_role_policy.check_function.policy);
+    expect(policy).toContain('(var.vpc_config != null) ? [{"Sid" = "ManageVpcNetworkInterfaces"');
+    for (const action of [
+      "ec2:CreateNetworkInterface",
+      "ec2:DescribeNetworkInterfaces",
+      "ec2:DescribeSubnets",
+      "ec2:DeleteNetworkInterface",
+      "ec2:AssignPrivateIpAddresses",
+      "ec2:UnassignPrivateIpAddresses",
+    ]) {
+      expect(policy).toContain(`"${action}"`);
+    }
+    expect(tf.resource.aws_lambda_function.check.dynamic.vpc_config.for_each).toBe(
+      "${(var.vpc_config != null) ? [var.vpc_config] : []}",
+    );
+  });
+});
+
+describe("the construct with literal items (CDKTF users)", () => {
+  function synth(props: Partial<ConstructorParameters<typeof MackerelServerless>[2]>): Json {
+    const stack = new TerraformStack(Testing.app(), "user-stack");
+    new AwsProvider(stack, "aws", { region: "eu-west-1" });
+    new MackerelServerless(stack, "mackerel", {
+      apiKeySecretArn: SECRET,
+      serviceName: "shop",
+      code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
+      ...props,
+    });
+    return JSON.parse(Testing.synth(stack)) as Json;
+  }
+
+  test("rules keyed by name, defaults left to the function; statements only for configured kinds", () => {
+    const tf = synth({
+      httpChecks: [{ name: "web", url: "https://example.com/" }],
+      logFreshnessChecks: [
+        { name: "alive", log_group_name: "/ingest", max_age_minutes: 10, schedule: "rate(2 minutes)" },
+      ],
+      vpcConfig: { subnet_ids: ["subnet-1"], security_group_ids: ["sg-1"] },
+    });
+    const rules = tf.resource.aws_cloudwatch_event_rule as Json;
+    expect(rules.http_check.for_each).toEqual({ web: { name: "web", url: "https://example.com/" } });
+    expect(rules.http_check.schedule_expression).toBe('${coalesce(try(each.value.schedule, null), "rate(1 minute)")}');
+    expect(tf.resource.aws_cloudwatch_event_target.http_check.input).toBe(
+      '${jsonencode({"check" = merge(each.value, {"kind" = "http"})})}',
+    );
+    expect(rules.logs_insights_check.for_each).toEqual({});
+    expect(tf.resource.aws_lambda_permission.check_schedules.count).toBe(1);
+    const checked = String(tf.resource.aws_iam_role_policy.check_function_checked_resources.policy);
+    expect(checked).toContain("FilterFreshnessLogGroups");
+    expect(checked).not.toContain("StartLogsInsightsQueries");
+    expect(checked).not.toContain("ListStateMachineExecutions");
+    expect(tf.resource.aws_lambda_function.check.vpc_config).toEqual({
+      subnet_ids: ["subnet-1"],
+      security_group_ids: ["sg-1"],
+    });
+  });
+});
+
+test.each([
+  [{ httpChecks: [{ name: "bad name", url: "https://example.com/" }] }, 'http_checks: name "bad name" must be 1-64'],
+  [
+    { httpChecks: [{ name: "web", url: "https://example.com/", schedule: "rate(1 minutes)" }] },
+    'http_checks: schedule "rate(1 minutes)" of web must be rate(...) or cron(...)',
+  ],
+])("literal items: a bad name or schedule is refused at synth (%#)", (props, message) => {
+  const stack = new TerraformStack(Testing.app(), "bad-stack");
+  new AwsProvider(stack, "aws", { region: "eu-west-1" });
+  expect(
+    () =>
+      new MackerelServerless(stack, "mackerel", {
+        apiKeySecretArn: SECRET,
+        serviceName: "shop",
+        code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
+        ...props,
+      }),
+  ).toThrow(message);
+});
+
+test("literal items with a name used twice are refused at synth, naming both lists", () => {
+  const stack = new TerraformStack(Testing.app(), "dup-stack");
+  new AwsProvider(stack, "aws", { region: "eu-west-1" });
+  expect(
+    () =>
+      new MackerelServerless(stack, "mackerel", {
+        apiKeySecretArn: SECRET,
+        serviceName: "shop",
+        code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
+        httpChecks: [{ name: "web", url: "https://example.com/" }],
+        logFreshnessChecks: [{ name: "web", log_group_name: "/g", max_age_minutes: 5 }],
+      }),
+  ).toThrow(
+    'Check names must be unique across logs_insights_checks, http_checks, sfn_execution_checks, log_freshness_checks: "web" is in http_checks and log_freshness_checks.',
+  );
+});
+
+describeWithTerraform("terraform: literal items from a CDKTF stack", () => {
+  test("plan: one rule per item, the item (as written) plus kind as the input, defaults for the schedule", () => {
+    const stack = new TerraformStack(Testing.app(), "user-stack");
+    new AwsProvider(stack, "aws", {
+      region: "eu-west-1",
+      accessKey: "offline",
+      secretKey: "offline",
+      skipCredentialsValidation: true,
+      skipRequestingAccountId: true,
+      skipMetadataApiCheck: "true",
+    });
+    new MackerelServerless(stack, "mackerel", {
+      name: "cdk",
+      apiKeySecretArn: SECRET,
+      serviceName: "shop",
+      code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
+      httpChecks: [{ name: "web", url: "https://example.com/", expected_status: [200, 204] }],
+      sfnExecutionChecks: [{ name: "orders", state_machine_arn: SFN, schedule: "rate(10 minutes)" }],
+    });
+    const workspace = TerraformWorkspace.create({
+      at: "examples/scratch-cdktf-checks",
+      files: { "cdk.tf.json": Testing.synth(stack) },
+    });
+    try {
+      expect(workspace.init().status).toBe(0);
+      const { result, plan } = workspace.planJson();
+      expect(result.stderr).toBe("");
+      const changes = plan!.resource_changes as Change[];
+      const after = (address: string) => changes.find((c) => c.address === address)!.change.after;
+      expect(after('aws_cloudwatch_event_rule.http_check["web"]')).toMatchObject({
+        name: "cdk-check-web",
+        schedule_expression: "rate(1 minute)",
+      });
+      expect(after('aws_cloudwatch_event_rule.sfn_execution_check["orders"]').schedule_expression).toBe(
+        "rate(10 minutes)",
+      );
+      expect(JSON.parse(String(after('aws_cloudwatch_event_target.http_check["web"]').input))).toEqual({
+        check: { kind: "http", name: "web", url: "https://example.com/", expected_status: [200, 204] },
+      });
+      const policy = JSON.parse(String(after("aws_iam_role_policy.check_function_checked_resources").policy)) as {
+        Statement: Statement[];
+      };
+      expect(policy.Statement.map((s) => [s.Sid, s.Resource])).toEqual([["ListStateMachineExecutions", [SFN]]]);
+    } finally {
+      workspace.remove();
+    }
+  });
+});

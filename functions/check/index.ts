@@ -1,0 +1,128 @@
+/**
+ * The check function: each EventBridge rule of a configured check invokes it with
+ * `{"check": {"kind", ...spec}}`; it runs the check and posts one check report named after the check
+ * (to the module's host) and service metrics `checks.<name>.*` (in the module's service). Thin: parse,
+ * run, post.
+ */
+import { deliver, type DeliveryCounts } from "../shared/delivery.js";
+import { emitMetrics } from "../shared/emf.js";
+import { MackerelRejectedError } from "../shared/errors.js";
+import type { LambdaContext } from "../shared/lambda.js";
+import { logger } from "../shared/logger.js";
+import type { CheckStatus } from "../shared/names.js";
+import { sleep } from "../shared/retry.js";
+import { createRuntime, type Runtime } from "../shared/runtime.js";
+import { hostIdOrPlaceholder, SPOOL_HOST_PLACEHOLDER } from "../shared/spool.js";
+import { loadLogsApi, loadSfnApi } from "./aws.js";
+import { buildWrites, type CheckOutcome, unknown } from "./outcome.js";
+import { runCheck } from "./run.js";
+import { runTick, type TickResult } from "./tick.js";
+import type { RunContext } from "./run-context.js";
+import { CheckInputError, type CheckKind, type CommonSpec, parseCheckEvent } from "./spec.js";
+
+export interface CheckResult {
+  check: string;
+  kind?: CheckKind;
+  status: CheckStatus;
+  posted: DeliveryCounts;
+  spooled: boolean;
+}
+
+/** Time kept after the check for posting (and spooling): at most this, at most a quarter of the invocation. */
+const POST_RESERVE_MS = 8000;
+
+const log = logger.child({ function: "check" });
+let runtime: Runtime | undefined;
+
+/** Lambda entry point. */
+export async function handler(event: unknown, context: LambdaContext): Promise<CheckResult | TickResult> {
+  runtime ??= createRuntime();
+  const startedMs = Date.now();
+
+  let parsed;
+  try {
+    parsed = parseCheckEvent(event);
+  } catch (error) {
+    if (error instanceof CheckInputError) {
+      log.warn("invalid check input", { error });
+      // A check whose name is readable still reports: a misconfigured check must not fall silent.
+      if (error.checkName) {
+        await post(
+          runtime,
+          context,
+          { name: error.checkName },
+          undefined,
+          unknown(`invalid check configuration: ${error.issues.join("; ")}`),
+        );
+      }
+    }
+    throw error;
+  }
+  if (parsed.type === "tick") return runTick(runtime, context, log.child({ tick: true }));
+
+  const spec = parsed.spec;
+  const reserve = Math.floor(Math.min(POST_RESERVE_MS, context.getRemainingTimeInMillis() / 4));
+  const runContext: RunContext = {
+    nowMs: startedMs,
+    remainingMs: () => context.getRemainingTimeInMillis() - reserve,
+    sleep,
+    clock: () => Date.now(),
+  };
+  const outcome = await runCheck(spec, { logs: loadLogsApi, sfn: loadSfnApi }, runContext);
+  log.info("check ran", {
+    check: spec.name,
+    kind: spec.kind,
+    status: outcome.status,
+    durationMs: Date.now() - startedMs,
+    metrics: outcome.metrics,
+  });
+  return post(runtime, context, spec, spec.kind, outcome);
+}
+
+/** Posts the outcome: metrics and exactly one check report. */
+async function post(
+  rt: Runtime,
+  context: LambdaContext,
+  spec: Pick<CommonSpec, "name" | "notificationInterval" | "maxCheckAttempts">,
+  kind: CheckKind | undefined,
+  outcome: CheckOutcome,
+): Promise<CheckResult> {
+  const client = rt.client.withRemainingTime(() => context.getRemainingTimeInMillis());
+  // Mackerel down at this container's first host look-up: the report is spooled with a placeholder host
+  // that the sender resolves, so it is not lost.
+  const hostId = await hostIdOrPlaceholder(() => rt.host.hostId(), {
+    budgetMs: Math.floor(context.getRemainingTimeInMillis() / 3),
+    spool: rt.spool !== undefined,
+  });
+  if (hostId === SPOOL_HOST_PLACEHOLDER) log.warn("Mackerel host id not resolved: the report goes to the spool");
+  const writes = buildWrites(spec, outcome, {
+    hostId,
+    service: rt.env.MACKEREL_SERVICE_NAME,
+    now: Math.floor(Date.now() / 1000),
+  });
+  const result = await deliver(writes, client, log, rt.spool);
+  emitMetrics({
+    ChecksRun: 1,
+    ChecksNotOk: outcome.status === "OK" ? 0 : 1,
+    ServiceMetricsPosted: result.posted.serviceMetrics,
+    CheckReportsPosted: result.posted.checkReports,
+    ItemsSpooled:
+      result.spooledCounts.serviceMetrics + result.spooledCounts.hostMetrics + result.spooledCounts.checkReports,
+    WritesRejected: result.rejected.length,
+  });
+  if (result.rejected.length > 0) {
+    const first = result.rejected[0]!.error;
+    throw new MackerelRejectedError(
+      `${first.message}${result.rejected.length > 1 ? ` (and ${result.rejected.length - 1} more refusals)` : ""}`,
+      first.status,
+      first.mackerelMessage,
+    );
+  }
+  return {
+    check: spec.name,
+    ...(kind ? { kind } : {}),
+    status: outcome.status,
+    posted: result.posted,
+    spooled: result.spooled,
+  };
+}

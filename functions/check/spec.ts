@@ -1,0 +1,351 @@
+/**
+ * The check function's input: `{"check": {"kind", ...spec}}` as an EventBridge rule's target input
+ * carries it (the Terraform variable's item, snake_case, absent optional attributes as null), or
+ * `{"tick": {}}`. Validated with zod; null means absent, and the documented defaults are applied here,
+ * in one place.
+ */
+import * as z from "zod/mini";
+import { MackerelValidationError } from "../shared/errors.js";
+import { CHECK_NAME } from "../shared/names.js";
+
+export const CHECK_KINDS = ["logs_insights", "http", "sfn_execution", "log_freshness"] as const;
+export type CheckKind = (typeof CHECK_KINDS)[number];
+
+export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+export const SFN_STATUSES = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"] as const;
+export type SfnStatus = (typeof SFN_STATUSES)[number];
+
+/** Documented defaults (README, variable descriptions). */
+export const DEFAULTS = {
+  logsInsights: { windowMinutes: 5, offsetMinutes: 0, direction: "above" as const },
+  http: { method: "GET" as const, expectedStatus: [200], timeoutSeconds: 10, followRedirects: true },
+  sfnExecution: {
+    windowMinutes: 60,
+    statuses: ["FAILED", "TIMED_OUT", "ABORTED"] as SfnStatus[],
+    critical: 1,
+  },
+} as const;
+
+export type Direction = "above" | "below";
+
+/** What every kind shares. */
+export interface CommonSpec {
+  name: string;
+  /** Mackerel's notification interval of the check's alerts, in minutes (>= 10). */
+  notificationInterval?: number;
+  /** Consecutive non-OK reports before Mackerel opens an alert (1–10). */
+  maxCheckAttempts?: number;
+}
+
+export interface LogsInsightsSpec extends CommonSpec {
+  kind: "logs_insights";
+  logGroupNames: string[];
+  query: string;
+  windowMinutes: number;
+  offsetMinutes: number;
+  valueField?: string;
+  warning?: number;
+  critical?: number;
+  direction: Direction;
+}
+
+export interface HttpSpec extends CommonSpec {
+  kind: "http";
+  url: string;
+  method: (typeof HTTP_METHODS)[number];
+  headers: Record<string, string>;
+  expectedStatus: number[];
+  bodyContains?: string;
+  bodyRegex?: RegExp;
+  timeoutSeconds: number;
+  warningLatencyMs?: number;
+  criticalLatencyMs?: number;
+  followRedirects: boolean;
+}
+
+export interface SfnExecutionSpec extends CommonSpec {
+  kind: "sfn_execution";
+  stateMachineArn: string;
+  windowMinutes: number;
+  statuses: SfnStatus[];
+  warning?: number;
+  critical?: number;
+  maxRunningMinutes?: number;
+}
+
+export interface LogFreshnessSpec extends CommonSpec {
+  kind: "log_freshness";
+  logGroupName: string;
+  maxAgeMinutes: number;
+}
+
+export type CheckSpec = LogsInsightsSpec | HttpSpec | SfnExecutionSpec | LogFreshnessSpec;
+
+export type CheckEvent = { type: "check"; spec: CheckSpec } | { type: "tick" };
+
+// --- schemas -------------------------------------------------------------------------------------
+
+const CHECK_NAME_RULE = "must be 1–64 characters of a-zA-Z0-9_- (Mackerel check name and metric segment)";
+const LOG_GROUP_NAME = /^[.\-_/#A-Za-z0-9]{1,512}$/;
+const LOG_GROUP_RULE = "must be 1–512 characters of a-zA-Z0-9 . - _ / #";
+const STATE_MACHINE_ARN = /^arn:aws[a-zA-Z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:.+$/;
+
+/** `null` and absent are the same: Terraform sends null for unset optional attributes (see {@link withoutNulls}). */
+const opt = z.nullish;
+const wholeNumber = (min: number, max: number, unit: string) =>
+  z
+    .int(`must be a whole number of ${unit}`)
+    .check(z.minimum(min, `must be at least ${min} ${unit}`), z.maximum(max, `must be at most ${max} ${unit}`));
+const threshold = z.number({ error: "must be a number" }).check(z.refine((v) => v >= 0, "must be zero or more"));
+const nonEmpty = z.string({ error: "must be a string" }).check(z.minLength(1, "must not be empty"));
+
+const common = {
+  name: z.string({ error: "is required" }).check(z.regex(CHECK_NAME, CHECK_NAME_RULE)),
+  /** Used by the module's rule only; accepted and ignored here. */
+  schedule: opt(z.string()),
+  notification_interval: opt(wholeNumber(10, 525600, "minutes")),
+  max_check_attempts: opt(wholeNumber(1, 10, "attempts")),
+};
+
+const logsInsightsSchema = z.strictObject({
+  kind: z.literal("logs_insights"),
+  ...common,
+  log_group_names: z
+    .array(z.string().check(z.regex(LOG_GROUP_NAME, LOG_GROUP_RULE)), { error: "must be a list of log group names" })
+    .check(
+      z.minLength(1, "must list at least one log group"),
+      z.maxLength(50, "must list at most 50 log groups (Logs Insights' limit)"),
+    ),
+  query: z.string({ error: "is required" }).check(
+    z.refine((q) => q.trim() !== "", "must not be empty"),
+    z.maxLength(10000, "must be at most 10000 characters"),
+  ),
+  window_minutes: opt(wholeNumber(1, 10080, "minutes")),
+  offset_minutes: opt(wholeNumber(0, 10080, "minutes")),
+  value_field: opt(nonEmpty),
+  warning: opt(threshold),
+  critical: opt(threshold),
+  direction: opt(z.enum(["above", "below"], { error: "must be above or below" })),
+});
+
+const httpSchema = z.strictObject({
+  kind: z.literal("http"),
+  ...common,
+  url: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }),
+  method: opt(z.enum(HTTP_METHODS, { error: `must be one of ${HTTP_METHODS.join(", ")}` })),
+  headers: opt(z.record(z.string(), z.string({ error: "header values must be strings" }))),
+  expected_status: opt(
+    z.array(wholeNumber(100, 599, "(an HTTP status code)")).check(z.minLength(1, "must list at least one status code")),
+  ),
+  body_contains: opt(nonEmpty),
+  body_regex: opt(nonEmpty),
+  timeout_seconds: opt(wholeNumber(1, 60, "seconds")),
+  warning_latency_ms: opt(threshold),
+  critical_latency_ms: opt(threshold),
+  follow_redirects: opt(z.boolean({ error: "must be true or false" })),
+});
+
+const sfnSchema = z.strictObject({
+  kind: z.literal("sfn_execution"),
+  ...common,
+  state_machine_arn: z
+    .string({ error: "is required" })
+    .check(z.regex(STATE_MACHINE_ARN, "must be a state machine ARN")),
+  window_minutes: opt(wholeNumber(1, 10080, "minutes")),
+  statuses: opt(
+    z
+      .array(z.enum(SFN_STATUSES, { error: `must be among ${SFN_STATUSES.join(", ")}` }))
+      .check(z.minLength(1, "must list at least one status")),
+  ),
+  warning: opt(threshold),
+  critical: opt(threshold),
+  max_running_minutes: opt(wholeNumber(1, 525600, "minutes")),
+});
+
+const freshnessSchema = z.strictObject({
+  kind: z.literal("log_freshness"),
+  ...common,
+  log_group_name: z.string({ error: "is required" }).check(z.regex(LOG_GROUP_NAME, LOG_GROUP_RULE)),
+  max_age_minutes: wholeNumber(1, 10080, "minutes"),
+});
+
+/** null → absent, so `??` applies the defaults and unset optional fields stay unset. */
+function withoutNulls<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], null> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null)) as {
+    [K in keyof T]: Exclude<T[K], null>;
+  };
+}
+
+const SCHEMAS = {
+  logs_insights: logsInsightsSchema,
+  http: httpSchema,
+  sfn_execution: sfnSchema,
+  log_freshness: freshnessSchema,
+} as const;
+
+// --- parsing -------------------------------------------------------------------------------------
+
+const FORMS = `expected {"check": {"kind": ${CHECK_KINDS.map((k) => `"${k}"`).join("|")}, "name", ...}} or {"tick": {}}`;
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = "check";
+  for (const segment of path) out += typeof segment === "number" ? `[${segment}]` : `.${String(segment)}`;
+  return out;
+}
+
+/** An invalid check input. `checkName` is set when the name itself is valid, so the check can still report. */
+export class CheckInputError extends MackerelValidationError {
+  constructor(
+    message: string,
+    issues: readonly string[],
+    readonly checkName?: string,
+  ) {
+    super(message, issues);
+  }
+}
+
+function fail(issues: string[], checkName?: string): never {
+  throw new CheckInputError(`invalid check input: ${issues.join("; ")}`, issues, checkName);
+}
+
+/**
+ * Compiles a regex written for RE2 (what Terraform validated) with JavaScript's engine. A leading RE2
+ * flag group such as `(?i)` or `(?is)` becomes JavaScript flags; everything else is passed through.
+ */
+export function compileRegex(pattern: string): RegExp {
+  const flags = /^[(][?]([ims]+)[)]/.exec(pattern);
+  if (!flags) return new RegExp(pattern);
+  return new RegExp(pattern.slice(flags[0].length), [...new Set(flags[1])].join(""));
+}
+
+/** Whether a threshold pair is ordered so that WARNING comes before CRITICAL in the given direction. */
+export function thresholdsOrdered(warning: number | undefined, critical: number | undefined, direction: Direction) {
+  if (warning === undefined || critical === undefined) return true;
+  return direction === "above" ? warning <= critical : warning >= critical;
+}
+
+/**
+ * Validates a check function event and applies the documented defaults.
+ *
+ * @throws CheckInputError (a MackerelValidationError) naming every bad field and the rule it breaks
+ */
+export function parseCheckEvent(event: unknown): CheckEvent {
+  if (event === null || typeof event !== "object" || Array.isArray(event))
+    fail([`event: must be a JSON object (${FORMS})`]);
+  const record = event as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length === 1 && keys[0] === "tick") return { type: "tick" };
+  if (keys.length !== 1 || keys[0] !== "check")
+    fail([`event: unknown shape with fields ${keys.map((k) => `"${k}"`).join(", ") || "none"} (${FORMS})`]);
+  return { type: "check", spec: parseCheckSpec(record.check) };
+}
+
+/** Validates one check spec (the `check` object). */
+export function parseCheckSpec(input: unknown): CheckSpec {
+  if (input === null || typeof input !== "object" || Array.isArray(input))
+    fail([`check: must be a JSON object (${FORMS})`]);
+  const raw = input as Record<string, unknown>;
+  const name = typeof raw.name === "string" && CHECK_NAME.test(raw.name) ? raw.name : undefined;
+  const kind = raw.kind;
+  if (typeof kind !== "string" || !(CHECK_KINDS as readonly string[]).includes(kind)) {
+    fail([`check.kind: must be one of ${CHECK_KINDS.join(", ")}`], name);
+  }
+  const result = SCHEMAS[kind as CheckKind].safeParse(raw);
+  if (!result.success) {
+    fail(
+      result.error.issues.map((issue) =>
+        issue.code === "unrecognized_keys"
+          ? `${formatPath(issue.path)}: unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")} for kind ${kind}`
+          : `${formatPath(issue.path)}: ${issue.message}`,
+      ),
+      name,
+    );
+  }
+  const data = withoutNulls(result.data);
+  const shared: CommonSpec = {
+    name: data.name,
+    ...(data.notification_interval === undefined ? {} : { notificationInterval: data.notification_interval }),
+    ...(data.max_check_attempts === undefined ? {} : { maxCheckAttempts: data.max_check_attempts }),
+  };
+  switch (data.kind) {
+    case "logs_insights": {
+      const direction = data.direction ?? DEFAULTS.logsInsights.direction;
+      if (!thresholdsOrdered(data.warning, data.critical, direction)) {
+        fail(
+          [
+            `check.warning: must be ${direction === "above" ? "at most" : "at least"} critical when direction is ${direction}`,
+          ],
+          name,
+        );
+      }
+      return {
+        ...shared,
+        kind: "logs_insights",
+        logGroupNames: data.log_group_names,
+        query: data.query,
+        windowMinutes: data.window_minutes ?? DEFAULTS.logsInsights.windowMinutes,
+        offsetMinutes: data.offset_minutes ?? DEFAULTS.logsInsights.offsetMinutes,
+        valueField: data.value_field,
+        warning: data.warning,
+        critical: data.critical,
+        direction,
+      };
+    }
+    case "http": {
+      let bodyRegex: RegExp | undefined;
+      if (data.body_regex !== undefined) {
+        try {
+          bodyRegex = compileRegex(data.body_regex);
+        } catch (error) {
+          fail([`check.body_regex: does not compile (${(error as Error).message})`], name);
+        }
+      }
+      if (!thresholdsOrdered(data.warning_latency_ms, data.critical_latency_ms, "above")) {
+        fail(["check.warning_latency_ms: must be at most critical_latency_ms"], name);
+      }
+      return {
+        ...shared,
+        kind: "http",
+        url: data.url,
+        method: data.method ?? DEFAULTS.http.method,
+        headers: data.headers ?? {},
+        expectedStatus: data.expected_status ?? [...DEFAULTS.http.expectedStatus],
+        bodyContains: data.body_contains,
+        bodyRegex,
+        timeoutSeconds: data.timeout_seconds ?? DEFAULTS.http.timeoutSeconds,
+        warningLatencyMs: data.warning_latency_ms,
+        criticalLatencyMs: data.critical_latency_ms,
+        followRedirects: data.follow_redirects ?? DEFAULTS.http.followRedirects,
+      };
+    }
+    case "sfn_execution": {
+      // critical defaults to 1 only when unset: an explicit warning alone still gets the default critical.
+      const critical = data.critical ?? DEFAULTS.sfnExecution.critical;
+      if (!thresholdsOrdered(data.warning, critical, "above")) {
+        fail(
+          [
+            `check.warning: must be at most critical (${critical}${data.critical === undefined ? ", the default" : ""})`,
+          ],
+          name,
+        );
+      }
+      return {
+        ...shared,
+        kind: "sfn_execution",
+        stateMachineArn: data.state_machine_arn,
+        windowMinutes: data.window_minutes ?? DEFAULTS.sfnExecution.windowMinutes,
+        statuses: [...new Set(data.statuses ?? DEFAULTS.sfnExecution.statuses)],
+        warning: data.warning,
+        critical,
+        maxRunningMinutes: data.max_running_minutes,
+      };
+    }
+    case "log_freshness":
+      return {
+        ...shared,
+        kind: "log_freshness",
+        logGroupName: data.log_group_name,
+        maxAgeMinutes: data.max_age_minutes,
+      };
+  }
+}

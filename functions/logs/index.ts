@@ -1,0 +1,270 @@
+/**
+ * The logs function: CloudWatch Logs subscription filters (per log group, or the account policy) invoke it
+ * asynchronously with `{"awslogs":{"data": ...}}`. Thin: decode, skip what must be skipped, evaluate the rules,
+ * then per rule that matched: add its per-minute counts to the state table (atomic ADDs, one UpdateItem per
+ * hour touched), claim a check report second (and record the newest match), and post one check report.
+ * The per-minute metric `logs.<rule>.count` is posted by the check function's tick, never from here: Mackerel
+ * keeps one value per minute, so only the summed total may be posted.
+ *
+ * It never throws for bad input: a corrupt payload is logged with its reason and dropped with a counted metric
+ * (an asynchronous invocation that throws is retried, pointlessly). Once counts were added it does not throw
+ * either (a retry would count them twice); it throws only when no count could be stored at all, so that
+ * Lambda's retry stores them later (they are then re-posted by the tick as a correction).
+ */
+import type { FunctionEnvironment } from "../shared/config.js";
+import { deliver } from "../shared/delivery.js";
+import { emitMetrics } from "../shared/emf.js";
+import { ConfigurationError } from "../shared/errors.js";
+import type { LambdaContext } from "../shared/lambda.js";
+import { logger } from "../shared/logger.js";
+import type { CheckReport, MackerelWrite } from "../shared/mackerel-client.js";
+import { METRIC_RETENTION_SECONDS } from "../shared/names.js";
+import { createRuntime, type Runtime } from "../shared/runtime.js";
+import { hostIdOrPlaceholder, SPOOL_HOST_PLACEHOLDER } from "../shared/spool.js";
+import { type ReportClaim, type RuleState, sharedStateStore, type StateStore } from "../shared/state-store.js";
+import { decodeSubscriptionEvent } from "./decode.js";
+import { isOwnLogGroup, parseOwnLogGroups } from "./loop-guard.js";
+import { epochMinuteSeconds } from "./minutes.js";
+import { buildRuleReport } from "./report.js";
+import { claimBrokenRuleReports, type PendingReport } from "./rule-reports.js";
+import { type BrokenRule, loadRuleSet } from "./rule-set.js";
+import { type CompiledRule, evaluate, type RuleMatch } from "./rules.js";
+
+/** What an invocation did (the return value, for tests and for Lambda's logs). */
+export type LogsResult =
+  | { outcome: "control" }
+  | { outcome: "corrupt"; reason: string; detail: string }
+  | { outcome: "own-log-group"; logGroup: string; skippedEvents: number }
+  | {
+      outcome: "processed";
+      logGroup: string;
+      events: number;
+      /** Matches per rule that matched. */
+      matched: Record<string, number>;
+      reports: { posted: number; spooled: number; skipped: number };
+      /** Rules whose counts could not be stored. */
+      countFailures: string[];
+    };
+
+/** The counts of a minute older than this can never be posted (Mackerel drops points older than 24 h). */
+const COUNT_HORIZON_SECONDS = METRIC_RETENTION_SECONDS;
+
+/** The state table could not take any of an invocation's counts: thrown so that Lambda retries later. */
+export class StateUnavailableError extends Error {
+  override readonly name = "StateUnavailableError";
+}
+
+interface Setup {
+  rules: readonly CompiledRule[];
+  byName: ReadonlyMap<string, CompiledRule>;
+  broken: readonly BrokenRule[];
+  ownLogGroups: readonly string[];
+  store: StateStore;
+}
+
+const log = logger.child({ function: "logs" });
+let runtime: Runtime | undefined;
+let setup: Setup | undefined;
+/** Rules that cannot run are reported once per container (and at most hourly across containers). */
+let brokenReported = false;
+
+function loadSetup(env: FunctionEnvironment): Setup {
+  const ruleSet = loadRuleSet(env.MACKEREL_LOG_RULES);
+  for (const rule of ruleSet.broken) {
+    log.error("log rule cannot run: skipped, the other rules keep running", {
+      rule: rule.name,
+      index: rule.index,
+      reason: rule.reason,
+    });
+  }
+  if (!env.STATE_TABLE_NAME) {
+    throw new ConfigurationError(
+      "STATE_TABLE_NAME: is required by the logs function (per-minute counts and rule state)",
+    );
+  }
+  return {
+    rules: ruleSet.rules,
+    byName: new Map(ruleSet.rules.map((rule) => [rule.name, rule])),
+    broken: ruleSet.broken,
+    ownLogGroups: parseOwnLogGroups(env.MACKEREL_SERVERLESS_OWN_LOG_GROUPS, "MACKEREL_SERVERLESS_OWN_LOG_GROUPS"),
+    store: sharedStateStore(env.STATE_TABLE_NAME),
+  };
+}
+
+/** Lambda entry point. */
+export async function handler(event: unknown, context: LambdaContext): Promise<LogsResult> {
+  const startedMs = Date.now();
+  runtime ??= createRuntime();
+  setup ??= loadSetup(runtime.env);
+
+  const decoded = decodeSubscriptionEvent(event);
+  if (decoded.kind === "corrupt") {
+    log.error("corrupt subscription payload dropped", { reason: decoded.reason, detail: decoded.detail });
+    emitMetrics({ CorruptPayloads: 1 }, { properties: { reason: decoded.reason } });
+    return { outcome: "corrupt", reason: decoded.reason, detail: decoded.detail };
+  }
+  if (decoded.kind === "control") {
+    log.info("CONTROL_MESSAGE skipped");
+    return { outcome: "control" };
+  }
+  const payload = decoded.payload;
+  if (isOwnLogGroup(payload.logGroup, setup.ownLogGroups)) {
+    // The run-time loop guard: never process the module's own logs (each invocation would cause the next).
+    log.warn("events of the module's own log group skipped (loop guard)", {
+      logGroup: payload.logGroup,
+      events: payload.logEvents.length,
+    });
+    emitMetrics({ OwnLogGroupEventsSkipped: payload.logEvents.length });
+    return { outcome: "own-log-group", logGroup: payload.logGroup, skippedEvents: payload.logEvents.length };
+  }
+
+  const store = setup.store;
+  const nowSec = Math.floor(startedMs / 1000);
+  const reportBroken = !brokenReported && setup.broken.length > 0;
+  brokenReported = true;
+  const brokenClaims = reportBroken ? claimBrokenRuleReports(store, setup.broken, nowSec, log) : Promise.resolve([]);
+
+  const matches = evaluate(setup.rules, payload);
+  const horizon = epochMinuteSeconds((startedMs / 1000 - COUNT_HORIZON_SECONDS) * 1000) + 60;
+  const outcomes = await Promise.all(
+    [...matches].map(([name, match]) => recordRule(store, setup!.byName.get(name)!, match, startedMs, horizon)),
+  );
+
+  const pending: { report: PendingReport; previous: RuleState }[] = [...(await brokenClaims)];
+  for (const outcome of outcomes) {
+    if (outcome.claim.occurredAt === undefined) continue;
+    const report = buildRuleReport(outcome.rule, outcome.match, startedMs);
+    pending.push({ report: { ...report, occurredAt: outcome.claim.occurredAt }, previous: outcome.claim.previous });
+  }
+  const delivery = await postReports(runtime, context, store, pending);
+
+  const countFailures = outcomes.filter((o) => !o.counted).map((o) => o.rule.name);
+  const matched = Object.fromEntries([...matches].map(([name, m]) => [name, m.count]));
+  const matchedEvents = outcomes.reduce((sum, o) => sum + o.match.count, 0);
+  emitMetrics({
+    EventsEvaluated: payload.logEvents.length,
+    MatchedEvents: matchedEvents,
+    RulesMatched: matches.size,
+    ExpiredMatches: outcomes.reduce((sum, o) => sum + o.expired, 0),
+    CountWriteFailures: countFailures.length,
+    CheckReportsPosted: delivery.posted,
+    ItemsSpooled: delivery.spooled,
+    ReportsSkipped: outcomes.filter((o) => o.claim.occurredAt === undefined).length,
+    ReportsLost: delivery.lost,
+  });
+  if (matches.size > 0) {
+    log.info("log rules matched", {
+      logGroup: payload.logGroup,
+      events: payload.logEvents.length,
+      matched,
+      reports: delivery.posted + delivery.spooled,
+    });
+  }
+  if (countFailures.length > 0 && countFailures.length === outcomes.length) {
+    throw new StateUnavailableError(
+      `the state table took none of the counts (rules ${countFailures.join(", ")}): retried by Lambda`,
+    );
+  }
+  return {
+    outcome: "processed",
+    logGroup: payload.logGroup,
+    events: payload.logEvents.length,
+    matched,
+    reports: {
+      posted: delivery.posted,
+      spooled: delivery.spooled,
+      skipped: outcomes.filter((o) => o.claim.occurredAt === undefined).length,
+    },
+    countFailures,
+  };
+}
+
+interface RuleOutcome {
+  rule: CompiledRule;
+  match: RuleMatch;
+  counted: boolean;
+  expired: number;
+  claim: ReportClaim;
+}
+
+/** Adds one rule's counts and claims its report second; DynamoDB failures are logged, never thrown. */
+async function recordRule(
+  store: StateStore,
+  rule: CompiledRule,
+  match: RuleMatch,
+  startedMs: number,
+  horizon: number,
+): Promise<RuleOutcome> {
+  const minutes = new Map<number, number>();
+  let expired = 0;
+  for (const [minute, count] of match.minuteCounts) {
+    if (minute < horizon) expired += count;
+    else minutes.set(minute, count);
+  }
+  let counted = true;
+  if (minutes.size > 0) {
+    try {
+      await store.addMinuteCounts(rule.name, minutes);
+    } catch (error) {
+      counted = false;
+      log.error("could not add the rule's counts to the state table", { rule: rule.name, error });
+    }
+  }
+  if (expired > 0) log.warn("matches older than 24 hours are not counted", { rule: rule.name, expired });
+
+  const nowSec = Math.floor(startedMs / 1000);
+  // An event stamped in the future (a producer's clock) must not hold the rule's recovery back.
+  const lastMatchAt = Math.min(match.lastMatchAt, startedMs);
+  let claim: ReportClaim;
+  try {
+    claim = await store.claimReport(rule.name, { status: rule.status, nowSec, lastMatchAt });
+  } catch (error) {
+    // Better a report that Mackerel may drop as a duplicate than none.
+    log.error("could not claim a report second; reporting at now", { rule: rule.name, error });
+    claim = { occurredAt: nowSec, previous: {} };
+  }
+  if (claim.skipped) {
+    log.info("report skipped: another report of this rule holds this second", {
+      rule: rule.name,
+      why: claim.skipped,
+      count: match.count,
+    });
+  }
+  return { rule, match, counted, expired, claim };
+}
+
+/** Posts the claimed reports to the module's host (spooling what Mackerel cannot take); never throws. */
+async function postReports(
+  rt: Runtime,
+  context: LambdaContext,
+  store: StateStore,
+  pending: { report: PendingReport; previous: RuleState }[],
+): Promise<{ posted: number; spooled: number; lost: number }> {
+  if (pending.length === 0) return { posted: 0, spooled: 0, lost: 0 };
+  try {
+    const hostId = await hostIdOrPlaceholder(() => rt.host.hostId(), {
+      budgetMs: Math.floor(context.getRemainingTimeInMillis() / 3),
+      spool: rt.spool !== undefined,
+    });
+    if (hostId === SPOOL_HOST_PLACEHOLDER) log.warn("Mackerel host id not resolved: the reports go to the spool");
+    const reports: CheckReport[] = pending.map(({ report }) => ({ source: { type: "host", hostId }, ...report }));
+    const writes: MackerelWrite[] = [{ kind: "checkReports", reports }];
+    const client = rt.client.withRemainingTime(() => context.getRemainingTimeInMillis());
+    const result = await deliver(writes, client, log, rt.spool);
+    if (result.rejected.length > 0) emitMetrics({ WritesRejected: result.rejected.length });
+    return { posted: result.posted.checkReports, spooled: result.spooledCounts.checkReports, lost: 0 };
+  } catch (error) {
+    // Neither sent nor spooled. Free the claimed seconds so that the state does not claim reports Mackerel
+    // never got (the tick would otherwise take an alert as open or closed when it is not).
+    log.error("check reports could neither be sent nor spooled", { reports: pending.length, error });
+    await Promise.all(
+      pending.map(({ report, previous }) =>
+        store.releaseClaim(report.name, report, previous).catch((releaseError: unknown) => {
+          log.error("could not release a report claim", { rule: report.name, error: releaseError });
+        }),
+      ),
+    );
+    return { posted: 0, spooled: 0, lost: pending.length };
+  }
+}
+

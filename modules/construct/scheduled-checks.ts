@@ -1,0 +1,331 @@
+/**
+ * The scheduled checks feature: the check function, and per configured check one EventBridge rule
+ * (its own schedule) whose target input is the check's spec, `{"check": {...item, "kind": "<kind>"}}`.
+ *
+ * - Rules use `for_each` keyed by check name over each list (a Terraform list variable, or literal items
+ *   for CDKTF users); unset optional attributes travel as null and the function applies the defaults.
+ * - One `aws_lambda_permission` for events.amazonaws.com with a source ARN pattern
+ *   `arn:<partition>:events:<region>:<account>:rule/<name>-check-*` instead of one per rule: Lambda's
+ *   resource policy is limited to 20 KB, which per-rule statements (~350 bytes each) would exhaust at
+ *   about 50 checks; the pattern matches only rules this module names, in this account and region.
+ * - The function's role gets only what the configured checks need, on only their resources, in an
+ *   inline policy of its own (`<name>-check-checked-resources`, known in full at plan time); each
+ *   statement exists only when its list is non-empty, and the policy only when some check needs AWS.
+ *   ARNs take partition, region and account from the API key secret's ARN (no data sources: the module
+ *   plans without AWS credentials). The VPC statements go in the function's own policy, which the
+ *   function waits for (Lambda checks the ENI permissions when it creates the function).
+ * - Check names are unique across the four lists: a precondition on the function fails the plan
+ *   (literal items are checked at synth instead).
+ * - Rule names are `<name>-check-<check>`, cut to EventBridge's 64 characters with a hash suffix.
+ */
+import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
+import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { LambdaFunctionVpcConfig } from "@cdktf/provider-aws/lib/lambda-function";
+import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
+import { Fn, type IResolvable, Op, propertyAccess, Token, TerraformIterator } from "cdktf";
+import { Construct } from "constructs";
+import type { FeatureContext } from "./context";
+import { ModuleFunction, type PolicyStatement } from "./module-function";
+import { TF_CHECK_NAME, TF_SCHEDULE } from "./variables";
+
+/** One check as in the Terraform variables (snake_case), passed verbatim to the function. */
+export type CheckItem = { name: string } & Record<string, unknown>;
+/** A Terraform list (e.g. `var.http_checks`) or literal items. */
+export type CheckList = CheckItem[] | IResolvable;
+
+/** Where the check function runs in a VPC (literal or a token that may be null). */
+export type VpcConfig = { subnet_ids: string[]; security_group_ids: string[] } | IResolvable;
+
+export interface ScheduledChecksProps {
+  context: FeatureContext;
+  logsInsightsChecks?: CheckList;
+  httpChecks?: CheckList;
+  sfnExecutionChecks?: CheckList;
+  logFreshnessChecks?: CheckList;
+  vpcConfig?: VpcConfig;
+  /** More environment for the same function (e.g. the per-minute tick's state table). */
+  environment?: Record<string, string>;
+  /** More statements for the same function (e.g. the tick's state table access). */
+  statements?: PolicyStatement[];
+}
+
+/** The four kinds: the `kind` the function dispatches on, the variable, the default schedule. */
+export const CHECK_KINDS = [
+  { kind: "logs_insights", variable: "logs_insights_checks", defaultSchedule: "rate(5 minutes)" },
+  { kind: "http", variable: "http_checks", defaultSchedule: "rate(1 minute)" },
+  { kind: "sfn_execution", variable: "sfn_execution_checks", defaultSchedule: "rate(5 minutes)" },
+  { kind: "log_freshness", variable: "log_freshness_checks", defaultSchedule: "rate(5 minutes)" },
+] as const;
+type Kind = (typeof CHECK_KINDS)[number];
+
+/** The check function's time: Logs Insights queries over long windows can take minutes. */
+export const CHECK_TIMEOUT_SECONDS = 300;
+/** HTTP bodies are read up to 1 MiB; Logs Insights results can be 10,000 rows. */
+export const CHECK_MEMORY_MB = 256;
+/** EventBridge rule names: at most 64 characters. */
+const RULE_NAME_MAX = 64;
+
+/** The lists of checks and their EventBridge rules, with the check function. */
+export class ScheduledChecks extends Construct {
+  readonly function: ModuleFunction;
+  /** Rule per kind (each with for_each over that kind's checks). */
+  readonly rules: Record<Kind["kind"], CloudwatchEventRule>;
+
+  constructor(scope: Construct, id: string, props: ScheduledChecksProps) {
+    super(scope, id);
+    const { context } = props;
+    const prefix = context.prefix;
+    const lists: Record<Kind["kind"], CheckList> = {
+      logs_insights: props.logsInsightsChecks ?? [],
+      http: props.httpChecks ?? [],
+      sfn_execution: props.sfnExecutionChecks ?? [],
+      log_freshness: props.logFreshnessChecks ?? [],
+    };
+
+    const secretArn = context.mackerelEnvironment.MACKEREL_API_KEY_SECRET_ARN!;
+    const arnParts = Fn.split(":", secretArn);
+    const partition = Fn.element(arnParts, 1);
+    const region = Fn.element(arnParts, 2 + 1);
+    const account = Fn.element(arnParts, 4);
+    const logGroupArns = (names: string[] | IResolvable): IResolvable => {
+      const bare = Fn.formatlist("arn:%s:logs:%s:%s:log-group:%s", [partition, region, account, names]);
+      // The log group itself and everything under it: IAM evaluates one or the other depending on the call.
+      return Fn.distinct(Fn.concat([bare, Fn.formatlist("%s:*", [bare])])) as unknown as IResolvable;
+    };
+
+    const statements: IResolvable[] = [];
+    const whenAny = (kind: Kind["kind"], statement: PolicyStatement) => {
+      const n = count(lists[kind]);
+      if (typeof n === "number") {
+        if (n > 0) statements.push(onlyIf(true, [statement]));
+      } else statements.push(onlyIf(Op.gte(n, 1), [statement]));
+    };
+    whenAny("logs_insights", {
+      Sid: "StartLogsInsightsQueries",
+      Effect: "Allow",
+      Action: ["logs:StartQuery"],
+      Resource: logGroupArns(flattenAttribute(lists.logs_insights, "log_group_names")),
+    });
+    whenAny("logs_insights", {
+      Sid: "ReadAndStopLogsInsightsQueries",
+      Effect: "Allow",
+      // The Service Authorization Reference lists no resource type for GetQueryResults and StopQuery
+      // (they act on a query id, not a log group), so "*" is the only Resource AWS accepts for them.
+      // The queries themselves can only be started on the log groups above.
+      Action: ["logs:GetQueryResults", "logs:StopQuery"],
+      Resource: "*",
+    });
+    whenAny("sfn_execution", {
+      Sid: "ListStateMachineExecutions",
+      Effect: "Allow",
+      Action: ["states:ListExecutions"],
+      Resource: Fn.distinct(attribute(lists.sfn_execution, "state_machine_arn") as string[]),
+    });
+    whenAny("log_freshness", {
+      Sid: "FilterFreshnessLogGroups",
+      Effect: "Allow",
+      Action: ["logs:FilterLogEvents"],
+      Resource: logGroupArns(attribute(lists.log_freshness, "log_group_name")),
+    });
+
+    // In the function's own policy (which the function waits for): Lambda checks these at creation.
+    const baseStatements: IResolvable[] = context.decryptSecret ? [context.decryptSecret] : [];
+    let vpcConfig: LambdaFunctionVpcConfig | undefined;
+    if (props.vpcConfig !== undefined) {
+      const vpc = props.vpcConfig;
+      // Literal, or a variable that may be null.
+      const present = Token.isUnresolved(vpc) ? Op.neq(vpc, Token.nullValue()) : true;
+      baseStatements.push(
+        onlyIf(present, [
+          {
+            Sid: "ManageVpcNetworkInterfaces",
+            Effect: "Allow",
+            // What AWSLambdaVPCAccessExecutionRole grants, on "*" as there: the Describe actions have no
+            // resource types, and Lambda manages the function's network interfaces with these calls.
+            Action: [
+              "ec2:CreateNetworkInterface",
+              "ec2:DescribeNetworkInterfaces",
+              "ec2:DescribeSubnets",
+              "ec2:DeleteNetworkInterface",
+              "ec2:AssignPrivateIpAddresses",
+              "ec2:UnassignPrivateIpAddresses",
+            ],
+            Resource: "*",
+          },
+        ]),
+      );
+      if (!Token.isUnresolved(vpc)) {
+        const literal = vpc as { subnet_ids: string[]; security_group_ids: string[] };
+        vpcConfig = { subnetIds: literal.subnet_ids, securityGroupIds: literal.security_group_ids };
+      }
+    }
+
+    this.function = new ModuleFunction(this, "function", {
+      ...context.common,
+      function: "check",
+      description: "mackerel-serverless: runs scheduled checks (Logs Insights, HTTP, Step Functions, log freshness)",
+      code: context.code("check"),
+      memorySize: CHECK_MEMORY_MB,
+      timeout: CHECK_TIMEOUT_SECONDS,
+      environment: { ...context.mackerelEnvironment, ...props.environment },
+      statements: [context.readSecret, context.sendToSpool, ...(props.statements ?? [])],
+      conditionalStatements:
+        baseStatements.length > 0 ? (Fn.concat(baseStatements) as unknown as IResolvable) : undefined,
+      vpcConfig,
+    });
+
+    // What the configured checks need, in a policy of its own: it holds no attribute of another resource,
+    // so the plan shows it in full. Absent when no check needs AWS access.
+    let checksPolicy: IamRolePolicy | undefined;
+    const literalStatements = statements.every((st) => Array.isArray(st));
+    if (!literalStatements || statements.length > 0) {
+      // concat() needs one argument at least: start from an empty list.
+      const checkStatements = Fn.concat([[], ...statements]);
+      checksPolicy = new IamRolePolicy(this, "checks-policy", {
+        count: literalStatements
+          ? undefined
+          : Token.asNumber(Fn.conditional(Op.gte(Fn.lengthOf(checkStatements), 1), 1, 0)),
+        name: `${this.function.functionName}-checked-resources`,
+        role: this.function.role.id,
+        policy: Fn.jsonencode({ Version: "2012-10-17", Statement: checkStatements }),
+      });
+      checksPolicy.overrideLogicalId("check_function_checked_resources");
+    }
+    if (CHECK_KINDS.every((kind) => Array.isArray(lists[kind.kind]))) {
+      // Literal items (CDKTF users): checked now; Terraform refuses a precondition that references nothing.
+      assertValidItems(lists as Record<Kind["kind"], CheckItem[]>);
+    } else {
+      this.function.lambda.addOverride("lifecycle.precondition", [uniqueNamesPrecondition(lists)]);
+    }
+    if (props.vpcConfig !== undefined && Token.isUnresolved(props.vpcConfig)) {
+      // A variable that may be null: a dynamic block (cdktf renders no dynamic form of a single block).
+      this.function.lambda.addOverride("dynamic.vpc_config", {
+        for_each: Fn.conditional(Op.neq(props.vpcConfig, Token.nullValue()), [props.vpcConfig], []),
+        content: {
+          subnet_ids: "${vpc_config.value.subnet_ids}",
+          security_group_ids: "${vpc_config.value.security_group_ids}",
+        },
+      });
+    }
+
+    const rules = {} as Record<Kind["kind"], CloudwatchEventRule>;
+    for (const kind of CHECK_KINDS) {
+      const list = lists[kind.kind];
+      const iterator = Array.isArray(list)
+        ? TerraformIterator.fromMap(Object.fromEntries(list.map((item) => [item.name, item])))
+        : TerraformIterator.fromComplexList(list, "name");
+      const name = iterator.getString("name");
+      const ruleName = boundedName(Fn.format("%s-check-%s", [prefix, name]));
+      const rule = new CloudwatchEventRule(this, `${kind.kind}-rule`, {
+        forEach: iterator,
+        name: ruleName,
+        description: `mackerel-serverless ${kind.kind} check ${name}`,
+        // try(): literal items may leave the attribute out; variable items have it (null when unset).
+        scheduleExpression: `\${coalesce(try(each.value.schedule, null), "${kind.defaultSchedule}")}`,
+        tags: context.common.tags,
+      });
+      rule.overrideLogicalId(`${kind.kind}_check`);
+      rules[kind.kind] = rule;
+
+      new CloudwatchEventTarget(this, `${kind.kind}-target`, {
+        forEach: iterator,
+        rule: ruleName,
+        targetId: "check",
+        arn: this.function.lambda.arn,
+        input: Fn.jsonencode({ check: Fn.merge([iterator.value, { kind: kind.kind }]) }),
+        // The first scheduled run must find the role allowed to read what the check reads.
+        dependsOn: checksPolicy ? [rule, checksPolicy] : [rule],
+      }).overrideLogicalId(`${kind.kind}_check`);
+    }
+    this.rules = rules;
+
+    const allNames = Fn.concat(CHECK_KINDS.map((kind) => attribute(lists[kind.kind], "name")));
+    const anyCheck = CHECK_KINDS.every((kind) => Array.isArray(lists[kind.kind]))
+      ? CHECK_KINDS.some((kind) => (lists[kind.kind] as CheckItem[]).length > 0)
+      : Op.gte(Fn.lengthOf(allNames), 1);
+    new LambdaPermission(this, "invoke", {
+      count: typeof anyCheck === "boolean" ? (anyCheck ? 1 : 0) : Token.asNumber(Fn.conditional(anyCheck, 1, 0)),
+      statementId: "ScheduledChecks",
+      action: "lambda:InvokeFunction",
+      functionName: this.function.lambda.functionName,
+      principal: "events.amazonaws.com",
+      sourceArn: Fn.format("arn:%s:events:%s:%s:rule/%s-check-*", [partition, region, account, prefix]),
+    }).overrideLogicalId("check_schedules");
+  }
+}
+
+/** The number of items (a number for literals, a Terraform expression for lists). */
+function count(list: CheckList): number | IResolvable {
+  return Array.isArray(list) ? list.length : (Token.asAny(Fn.lengthOf(list)) as IResolvable);
+}
+
+/** `cond ? statements : []` (literal `true` keeps them unconditionally). */
+function onlyIf(condition: IResolvable | boolean, statements: PolicyStatement[]): IResolvable {
+  if (condition === true) return statements as unknown as IResolvable;
+  return Fn.conditional(condition, statements, []) as IResolvable;
+}
+
+/** One attribute of every item, in order (a splat: `list[*].<attr>`). */
+function attribute(list: CheckList, attr: string): string[] | IResolvable {
+  if (Array.isArray(list)) return list.map((item) => item[attr] as string);
+  return propertyAccess(list, ["*", attr]);
+}
+
+/** A list attribute of every item, flattened. */
+function flattenAttribute(list: CheckList, attr: string): string[] | IResolvable {
+  if (Array.isArray(list)) return list.flatMap((item) => item[attr] as string[]);
+  return Fn.flatten([attribute(list, attr)]) as unknown as IResolvable;
+}
+
+/** A resource name of at most 64 characters: cut names keep a hash of the whole so they stay distinct. */
+function boundedName(full: string): string {
+  return Token.asString(
+    Fn.conditional(
+      Op.lte(Fn.lengthOf(full), RULE_NAME_MAX),
+      full,
+      Fn.format("%s-%s", [Fn.substr(full, 0, RULE_NAME_MAX - 9), Fn.substr(Fn.md5(full), 0, 8)]),
+    ),
+  );
+}
+
+/**
+ * A check name must be unique across the four lists: each names one Mackerel check and the metrics
+ * `checks.<name>.*`. A variable validation cannot see the other variables (before Terraform 1.9), so a
+ * precondition of the function checks it at plan, naming the duplicates and the variables.
+ */
+/**
+ * Literal items get no Terraform variable validation: their names and schedules are checked at synth
+ * (the check function validates the rest of each spec when it runs, and reports UNKNOWN if it is bad).
+ */
+function assertValidItems(lists: Record<Kind["kind"], CheckItem[]>): void {
+  const seen = new Map<string, string>();
+  for (const kind of CHECK_KINDS) {
+    for (const item of lists[kind.kind]) {
+      if (typeof item.name !== "string" || !new RegExp(TF_CHECK_NAME).test(item.name)) {
+        throw new Error(`${kind.variable}: name ${JSON.stringify(item.name)} must be 1-64 characters of a-zA-Z0-9_-.`);
+      }
+      if (item.schedule != null && !new RegExp(TF_SCHEDULE).test(String(item.schedule))) {
+        throw new Error(
+          `${kind.variable}: schedule ${JSON.stringify(item.schedule)} of ${item.name} must be rate(...) or cron(...) as EventBridge takes them.`,
+        );
+      }
+      const first = seen.get(item.name);
+      if (first !== undefined) {
+        throw new Error(
+          `Check names must be unique across ${CHECK_KINDS.map((k) => k.variable).join(", ")}: "${item.name}" is in ${first} and ${kind.variable}.`,
+        );
+      }
+      seen.set(item.name, kind.variable);
+    }
+  }
+}
+
+function uniqueNamesPrecondition(lists: Record<Kind["kind"], CheckList>): Record<string, unknown> {
+  const names = Token.asString(Fn.concat(CHECK_KINDS.map((kind) => attribute(lists[kind.kind], "name"))));
+  const variables = CHECK_KINDS.map((kind) => kind.variable).join(", ");
+  return {
+    condition: `\${length(distinct(${names})) == length(${names})}`,
+    error_message: `Check names must be unique across ${variables} (each names one Mackerel check and the metrics checks.<name>.*); repeated: \${join(", ", [for n in distinct(${names}) : n if length([for m in ${names} : m if m == n]) > 1])}.`,
+  };
+}
