@@ -51,7 +51,10 @@ describeWithTerraform("terraform: examples/cdktf", () => {
       expect(workspace.init().status).toBe(0);
       const validate = workspace.validate();
       expect(validate.stderr).toBe("");
-      const { result, plan } = workspace.planJson();
+      const { result, plan } = workspace.planJson({
+        extract_function_arn: "arn:aws:lambda:ap-northeast-1:123456789012:function:nightly-extract",
+        load_function_arn: "arn:aws:lambda:ap-northeast-1:123456789012:function:nightly-load",
+      });
       expect(result.stderr).toBe("");
       const addresses = (plan!.resource_changes as { address: string }[]).map((c) => c.address);
       expect(addresses).toEqual(

@@ -12,7 +12,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
-import { App, Fn, TerraformOutput, TerraformStack } from "cdktf";
+import { App, Fn, TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
 import type { Construct } from "constructs";
 import { jobStates, MackerelServerless } from "../../modules/construct";
 
@@ -25,6 +25,16 @@ export class MonitoringStack extends TerraformStack {
     const apiKey = new SecretsmanagerSecret(this, "api-key", {
       name: "mackerel-api-key",
       description: "Mackerel API key (write) for mackerel-serverless",
+    });
+
+    // The jobs are your own functions.
+    const extractArn = new TerraformVariable(this, "extract_function_arn", {
+      type: "string",
+      description: "ARN of the Lambda function that runs the extract job",
+    });
+    const loadArn = new TerraformVariable(this, "load_function_arn", {
+      type: "string",
+      description: "ARN of the Lambda function that runs the load job",
     });
 
     const mackerel = new MackerelServerless(this, "mackerel", {
@@ -54,7 +64,7 @@ export class MonitoringStack extends TerraformStack {
           StartAt: "Extract",
           States: jobStates({
             name: "Extract",
-            state: { Type: "Pass", Result: { rows: 42 } },
+            state: { Type: "Task", Resource: extractArn.stringValue },
             metricFunctionArn: mackerel.metric.lambda.arn,
             metricName: "jobs.extract.failed",
           }),
@@ -63,7 +73,7 @@ export class MonitoringStack extends TerraformStack {
           StartAt: "Load",
           States: jobStates({
             name: "Load",
-            state: { Type: "Pass", Result: { loaded: true } },
+            state: { Type: "Task", Resource: loadArn.stringValue },
             metricFunctionArn: mackerel.metric.lambda.arn,
             metricName: "jobs.load.failed",
           }),

@@ -24,11 +24,13 @@ export const JOB_STATES_VARIABLES: VariableDefinition[] = [
   {
     name: "state",
     type: "any",
-    description: "The job's own state (Task, Parallel, ...) as an object, without Next, End or Catch.",
+    description:
+      "The job's own state as an object — a Task, Parallel or Map (the state types that can Catch) — without Next, End or Catch.",
     validations: [
       {
-        condition: "can(var.state.Type)",
-        errorMessage: "state: must be an Amazon States Language state object with a Type.",
+        condition: 'can(var.state.Type) ? contains(["Task", "Parallel", "Map"], var.state.Type) : false',
+        errorMessage:
+          "state: must be an Amazon States Language Task, Parallel or Map state (the types that can Catch).",
       },
     ],
   },

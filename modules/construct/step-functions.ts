@@ -28,7 +28,7 @@ export const METRIC_TASK_RETRY = [
 export interface JobStatesProps {
   /** Name of the job's state. The helper adds `<name>Failed`, `<name>Succeeded` and `<name>PostMetric`. */
   name: string;
-  /** The job's own state (Task, Parallel, ...) without Next/End/Catch: the helper wires those. */
+  /** The job's own state — a Task, Parallel or Map (the types that can Catch) — without Next/End/Catch. */
   state: Record<string, unknown> | IResolvable;
   /** `module.<name>.metric_function_arn`. */
   metricFunctionArn: string;
@@ -58,6 +58,9 @@ function transition(next: string | undefined): unknown {
   return chooseObject(isNullOrEmpty(next), { End: true }, { Next: next });
 }
 
+/** State types that can Catch errors: the only ones a job can be. */
+export const JOB_STATE_TYPES = ["Task", "Parallel", "Map"] as const;
+
 /** `{...a, ...b}`, in Terraform when either side is a token. */
 function mergeStates(a: unknown, b: unknown): unknown {
   if (Token.isUnresolved(a) || Token.isUnresolved(b)) return Fn.merge([a, b]);
@@ -70,6 +73,14 @@ function mergeStates(a: unknown, b: unknown): unknown {
  * metric payload to 1 or 0) → `<name>PostMetric` (Task on the metric function, recommended Retry).
  */
 export function jobStates(props: JobStatesProps): Record<string, unknown> {
+  if (!Token.isUnresolved(props.state)) {
+    const type = (props.state as { Type?: unknown }).Type;
+    if (!JOB_STATE_TYPES.includes(type as (typeof JOB_STATE_TYPES)[number])) {
+      throw new Error(
+        `jobStates(${props.name}): state.Type must be ${JOB_STATE_TYPES.join(", ")} (states that can Catch), got ${String(type)}`,
+      );
+    }
+  }
   const failed = `${props.name}Failed`;
   const succeeded = `${props.name}Succeeded`;
   const post = `${props.name}PostMetric`;
