@@ -4,6 +4,7 @@
  * them (`{"awslogs":{"data": base64(gzip(JSON))}}`).
  */
 import { gzipSync } from "node:zlib";
+import { mulberry32 } from "./mackerel-server";
 
 export interface GeneratedPayloadOptions {
   events: number;
@@ -33,18 +34,6 @@ const INFO = [
   "published 25 events to bus orders",
   "user alice@example.com logged in",
 ];
-
-/** A small deterministic PRNG, so a benchmark's payload is the same every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The decoded payload (what CloudWatch Logs gzips and base64-encodes). */
 export function generatePayload(options: GeneratedPayloadOptions): Record<string, unknown> {
