@@ -129,6 +129,23 @@ describe("decodeSubscriptionEvent: corrupt payloads are reported, never thrown",
     expectCorrupt(decodeSubscriptionEvent({ awslogs: { data: gz.toString("base64") } }), "gzip");
   });
 
+  test.each([
+    ["understates", 16],
+    ["overstates", 0x7fffffff],
+  ])(
+    "a gzip trailer that %s the size (the output buffer is sized from it) is a gzip problem, not a crash",
+    (_how, size) => {
+      const gz = Buffer.from(gzipSync(JSON.stringify(makePayload({ events: ["z".repeat(5000)] }))));
+      gz.writeUInt32LE(size, gz.length - 4);
+      expectCorrupt(decodeSubscriptionEvent({ awslogs: { data: gz.toString("base64") } }), "gzip");
+    },
+  );
+
+  test("gzip data too short to hold a trailer is a gzip problem", () => {
+    const data = Buffer.from([0x1f, 0x8b, 0x08, 0x00]).toString("base64");
+    expectCorrupt(decodeSubscriptionEvent({ awslogs: { data } }), "gzip");
+  });
+
   test("a payload that decompresses beyond the limit (gzip bomb) is refused without inflating it all", () => {
     const bomb = encodeAwslogs(Buffer.alloc(2 * 1024 * 1024, 0x20));
     expectCorrupt(decodeSubscriptionEvent(bomb, { maxDecompressedBytes: 1024 * 1024 }), "gzip", /more than 1048576/);

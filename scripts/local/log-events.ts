@@ -68,7 +68,24 @@ export function encodeSubscriptionEvent(payload: Record<string, unknown>): { aws
   return { awslogs: { data: gzipSync(Buffer.from(JSON.stringify(payload))).toString("base64") } };
 }
 
-/** Ten rules of the kind operators write: errors, timeouts, throttling, 5xx, OOM, auth, with excludes. */
+/** Ten rules with one include pattern each: the common shape (a word per rule). */
+export const BENCH_RULES_SIMPLE = [
+  { name: "errors", include: ["ERROR"], exclude: ["healthcheck"] },
+  { name: "timeouts", include: ["Task timed out"] },
+  { name: "throttling", include: ["ThrottlingException"] },
+  { name: "upstream_5xx", include: ["status=503"] },
+  { name: "oom", include: ["OutOfMemory"] },
+  { name: "db_connect", include: ["ECONNREFUSED"] },
+  { name: "access_denied", include: ["AccessDenied"], status: "WARNING" },
+  { name: "type_errors", include: ["TypeError"] },
+  { name: "panics", include: ["panic:"] },
+  { name: "slow", include: ["duration=9"], status: "WARNING" },
+];
+
+/**
+ * Ten heavier rules of the kind operators write: 16 patterns in all, with word boundaries, a
+ * case-insensitive pattern, digit classes, a log-group glob and excludes.
+ */
 export const BENCH_RULES = [
   { name: "errors", include: ["\\bERROR\\b"], exclude: ["healthcheck"] },
   { name: "timeouts", include: ["Task timed out"] },
