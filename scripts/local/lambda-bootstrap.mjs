@@ -34,6 +34,9 @@ if (typeof mod.handler !== "function") {
 }
 process.send({ type: "ready", initMs });
 
+// The parent (a test, the demo) went away without stopping us: a container without its runtime ends.
+process.on("disconnect", () => process.exit(0));
+
 process.on("message", async (message) => {
   if (message.type !== "invoke") return;
   const deadline = Date.now() + message.timeoutMs;

@@ -111,6 +111,13 @@ export class LocalLambda {
 
   /** Invokes the handler; never throws for function errors (see {@link InvokeOutcome}). */
   invoke(event: unknown, options: { timeoutMs?: number } = {}): Promise<InvokeOutcome> {
+    if (!this.child.connected) {
+      return Promise.resolve({
+        ok: false,
+        errorType: "Runtime.ExitError",
+        errorMessage: `${this.name} is not running (stopped or exited)`,
+      });
+    }
     const requestId = randomUUID();
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     return new Promise((resolve) => {
