@@ -250,11 +250,11 @@ describe("the check function from its zip: inputs that are not a valid check", (
     expect(lastReport("bad-spec")!.message).toContain("check.url: must be an http:// or https:// URL");
   });
 
-  test("the tick is refused while this build has no tick (functions/check/tick.ts)", async () => {
-    expect(await check.invoke({ tick: {} })).toMatchObject({
+  test("the tick needs the state table: without STATE_TABLE_NAME it fails naming the variable", async () => {
+    expect(await check.invoke({ tick: {} })).toEqual({
       ok: false,
-      errorType: "MackerelValidationError",
-      errorMessage: expect.stringContaining("does not run the tick"),
+      errorType: "ConfigurationError",
+      errorMessage: "STATE_TABLE_NAME: is required by the tick (per-minute counts and rule state)",
     });
   });
 

@@ -4,9 +4,8 @@
  * (to the module's host) and service metrics `checks.<name>.*` (in the module's service). Thin: parse,
  * run, post.
  */
-import { deliver, type DeliveryCounts } from "../shared/delivery.js";
+import { deliver, type DeliveryCounts, spooledTotal, throwIfRejected } from "../shared/delivery.js";
 import { emitMetrics } from "../shared/emf.js";
-import { MackerelRejectedError } from "../shared/errors.js";
 import type { LambdaContext } from "../shared/lambda.js";
 import { logger } from "../shared/logger.js";
 import type { CheckStatus } from "../shared/names.js";
@@ -106,18 +105,10 @@ async function post(
     ChecksNotOk: outcome.status === "OK" ? 0 : 1,
     ServiceMetricsPosted: result.posted.serviceMetrics,
     CheckReportsPosted: result.posted.checkReports,
-    ItemsSpooled:
-      result.spooledCounts.serviceMetrics + result.spooledCounts.hostMetrics + result.spooledCounts.checkReports,
+    ItemsSpooled: spooledTotal(result),
     WritesRejected: result.rejected.length,
   });
-  if (result.rejected.length > 0) {
-    const first = result.rejected[0]!.error;
-    throw new MackerelRejectedError(
-      `${first.message}${result.rejected.length > 1 ? ` (and ${result.rejected.length - 1} more refusals)` : ""}`,
-      first.status,
-      first.mackerelMessage,
-    );
-  }
+  throwIfRejected(result);
   return {
     check: spec.name,
     ...(kind ? { kind } : {}),

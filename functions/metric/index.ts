@@ -2,10 +2,9 @@
  * The metric function: Step Functions Pass/Task states (or any caller) → Mackerel service metrics,
  * host metrics and check reports. Thin: parse, decide, act.
  */
-import type { DeliveryCounts } from "../shared/delivery.js";
-import { deliver } from "../shared/delivery.js";
+import { type DeliveryCounts, deliver, spooledTotal, throwIfRejected } from "../shared/delivery.js";
 import { emitMetrics } from "../shared/emf.js";
-import { MackerelRejectedError, MackerelValidationError } from "../shared/errors.js";
+import { MackerelValidationError } from "../shared/errors.js";
 import type { LambdaContext } from "../shared/lambda.js";
 import { logger } from "../shared/logger.js";
 import type { MackerelWrite } from "../shared/mackerel-client.js";
@@ -67,18 +66,10 @@ export async function handler(event: unknown, context: LambdaContext): Promise<M
     ServiceMetricsPosted: result.posted.serviceMetrics,
     HostMetricsPosted: result.posted.hostMetrics,
     CheckReportsPosted: result.posted.checkReports,
-    ItemsSpooled:
-      result.spooledCounts.serviceMetrics + result.spooledCounts.hostMetrics + result.spooledCounts.checkReports,
+    ItemsSpooled: spooledTotal(result),
     WritesRejected: result.rejected.length,
   });
-  if (result.rejected.length > 0) {
-    const first = result.rejected[0]!.error;
-    throw new MackerelRejectedError(
-      `${first.message}${result.rejected.length > 1 ? ` (and ${result.rejected.length - 1} more refusals)` : ""}`,
-      first.status,
-      first.mackerelMessage,
-    );
-  }
+  throwIfRejected(result);
   log.info("posted", { ...result.posted, spooled: result.spooled });
   return { posted: result.posted, spooled: result.spooled };
 }

@@ -120,3 +120,24 @@ export async function deliver(
   );
   return { posted, spooled: true, spooledCounts, rejected };
 }
+
+/** How many data points and reports went to the spool in all. */
+export function spooledTotal(result: DeliveryResult): number {
+  const counts = result.spooledCounts;
+  return counts.serviceMetrics + counts.hostMetrics + counts.checkReports;
+}
+
+/**
+ * Surfaces Mackerel's refusals after everything else was delivered: one {@link MackerelRejectedError}
+ * with the first refusal's status and message, and how many more there were.
+ */
+export function throwIfRejected(result: DeliveryResult): void {
+  if (result.rejected.length === 0) return;
+  const first = result.rejected[0]!.error;
+  const more = result.rejected.length - 1;
+  throw new MackerelRejectedError(
+    `${first.message}${more > 0 ? ` (and ${more} more refusals)` : ""}`,
+    first.status,
+    first.mackerelMessage,
+  );
+}
