@@ -100,15 +100,15 @@ describe("buildWrites", () => {
 
 describe("redaction", () => {
   test.each([
-    ["AWS key AKIAIOSFODNN7EXAMPLE here", "AWS key [aws-key] here"],
-    ["Authorization: Bearer abc.def-ghijkl", "Authorization: Bearer [redacted]"],
+    ["AWS key AKIAIOSFODNN7EXAMPLE here", "AWS key [REDACTED] here"],
+    ["Authorization: Bearer abc.def-ghijkl", "Authorization: Bearer [REDACTED]"],
     ["basic usage of a token", "basic usage of a token"],
-    ["password=hunter2&user=bob", "password=[redacted]&user=bob"],
-    ["aws_secret_access_key = wJalrXUtnFEMI/K7MDENG", "aws_secret_access_key = [redacted]"],
-    ['{"api_key": "s3cr3t", "ok": true}', '{"api_key": "[redacted]", "ok": true}'],
-    ["mail alice@example.com now", "mail [email] now"],
-    ["https://user:pw@internal.example/x", "https://[redacted]@internal.example/x"],
-    ["token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.sig", "token [jwt]"],
+    ["password=hunter2&user=bob", "password=[REDACTED]&user=bob"],
+    ["aws_secret_access_key = wJalrXUtnFEMI/K7MDENG", "aws_secret_access_key = [REDACTED]"],
+    ['{"api_key": "s3cr3t", "ok": true}', '{"api_key": "[REDACTED]", "ok": true}'],
+    ["mail alice@example.com now", "mail [REDACTED] now"],
+    ["https://user:pw@internal.example/x", "https://[REDACTED]@internal.example/x"],
+    ["token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.sig", "token [REDACTED]"],
   ])("%s", (input, output) => {
     expect(redact(input)).toBe(output);
   });
@@ -116,7 +116,7 @@ describe("redaction", () => {
   test("excerpts are one line, redacted and cut", () => {
     const text = `line one\n\n  password=x ${"y".repeat(500)}`;
     const cut = excerpt(text, 40);
-    expect(cut).toBe(`line one password=[redacted] ${"y".repeat(10)}…`);
+    expect(cut).toBe(`line one password=[REDACTED] ${"y".repeat(10)}…`);
     expect(cut.length).toBe(40);
   });
 });

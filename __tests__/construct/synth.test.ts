@@ -58,6 +58,8 @@ const ENVIRONMENT_CONTRACT = [
  */
 const OPTIONAL_METRIC_STATEMENTS: Record<string, { actions: string[]; resource: RegExp }> = {
   SpoolWritesMackerelCouldNotTake: { actions: ["sqs:SendMessage"], resource: /^aws_sqs_queue\.[a-z_]+\.arn$/ },
+  // The host id shared through the state table (a LeadingKeys condition limits it to the host item).
+  MackerelHostId: { actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resource: /aws_dynamodb_table\.state\.arn/ },
 };
 
 interface Statement {

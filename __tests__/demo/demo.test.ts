@@ -153,7 +153,7 @@ describe("runDemo: what the local Mackerel received", () => {
         message: expect.stringMatching(
           new RegExp(
             `^CRITICAL: GET ${site}/checkout: status 503 in \\d+ ms: expected status 200\\n` +
-              "body: checkout is under maintenance, contact \\[email\\]$",
+              "body: checkout is under maintenance, contact \\[REDACTED\\]$",
           ),
         ),
       },
@@ -181,7 +181,7 @@ describe("runDemo: what the local Mackerel received", () => {
         status: "OK",
         message: expect.stringMatching(
           new RegExp(
-            `^No matching log event for at least 1 minutes? \\(last match: ${new Date(logs.timeouts!.last).toISOString()}\\)[.]$`,
+            `^No matching log event for at least 1 minute \\(last match: ${new Date(logs.timeouts!.last).toISOString()}\\)[.]$`,
           ),
         ),
       },

@@ -70,6 +70,8 @@ describeWithTerraform("terraform: examples/scheduled-checks", () => {
       "mackerel-checks-example-check-api-health": "rate(1 minute)",
       "mackerel-checks-example-check-orders-failures": "rate(5 minutes)",
       "mackerel-checks-example-check-ingest-alive": "rate(5 minutes)",
+      // The module's own per-minute tick (log counts, recoveries, heartbeat).
+      "mackerel-checks-example-tick": "rate(1 minute)",
     });
 
     const input = (address: string) => JSON.parse(String(after(address)!.input)) as { check: Record<string, unknown> };
@@ -113,9 +115,8 @@ describeWithTerraform("terraform: examples/scheduled-checks", () => {
       notification_interval: null,
       max_check_attempts: null,
     });
-    for (const target of changes.filter((c) => c.address.includes("aws_cloudwatch_event_target."))) {
-      expect(target.change.after.target_id).toBe("check");
-    }
+    const targets = changes.filter((c) => c.address.includes("aws_cloudwatch_event_target."));
+    expect(targets.map((t) => t.change.after.target_id).sort()).toEqual(["check", "check", "check", "check", "tick"]);
 
     expect(after("aws_lambda_permission.check_schedules[0]")).toMatchObject({
       principal: "events.amazonaws.com",

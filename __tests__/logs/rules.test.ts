@@ -1,6 +1,6 @@
 import { decodeSubscriptionEvent, type LogEvent, type SubscriptionPayload } from "../../functions/logs/decode";
 import { addToMinute, epochMinuteSeconds, mergeMinuteCounts } from "../../functions/logs/minutes";
-import { MAX_MATCH_CHARS } from "../../functions/logs/regex";
+import { MAX_MATCH_CHARS } from "../../functions/shared/user-regexp";
 import {
   compileRules,
   evaluate,

@@ -216,7 +216,9 @@ describe("check report seconds (Mackerel ignores a second report with the same o
     expect(racing.filter((r) => r !== undefined)).toEqual([H0 + 600]);
     expect(await store.getRuleState("errors")).toMatchObject({ reportedStatus: "OK", reportedAt: H0 + 600 });
     // Already OK: nothing to claim.
-    expect(await store.claimRecovery("errors", await store.getRuleState("errors"), H0 + 700, H0 * 1000)).toBeUndefined();
+    expect(
+      await store.claimRecovery("errors", await store.getRuleState("errors"), H0 + 700, H0 * 1000),
+    ).toBeUndefined();
 
     // A new match between the tick's read and its claim.
     await store.claimReport("errors", { status: "CRITICAL", nowSec: H0 + 800, lastMatchAt: (H0 + 790) * 1000 });

@@ -25,9 +25,9 @@
  * and one that cannot returns at once. The conditional watermark is a second guard.
  */
 import type { FunctionEnvironment } from "../shared/config.js";
-import { deliver, type DeliveryCounts } from "../shared/delivery.js";
+import { deliver, type DeliveryCounts, spooledTotal, throwIfRejected } from "../shared/delivery.js";
 import { emitMetrics } from "../shared/emf.js";
-import { ConfigurationError, MackerelRejectedError } from "../shared/errors.js";
+import { ConfigurationError } from "../shared/errors.js";
 import type { LambdaContext } from "../shared/lambda.js";
 import type { Logger } from "../shared/logger.js";
 import type { CheckReport, MackerelWrite, ServiceMetricPoint } from "../shared/mackerel-client.js";
@@ -218,16 +218,22 @@ export async function runTick(rt: Runtime, context: LambdaContext, log: Logger):
     });
     if (hostId === SPOOL_HOST_PLACEHOLDER) log.warn("Mackerel host id not resolved: host writes go to the spool");
 
-    const ruleWrites = new Map<number, MackerelWrite>();
-    plans.forEach((plan, i) => {
-      if (plan.points.length === 0) return;
+    // Every rule's points in one write (one request per 1000 points): the counts of one tick.
+    const flushing = plans.flatMap((plan, i) => (plan.points.length > 0 ? [i] : []));
+    const countPoints: ServiceMetricPoint[] = flushing.flatMap((i) => {
       const name = ruleMetricName(rules[i]!.name);
-      const points: ServiceMetricPoint[] = plan.points.map((p) => ({ name, time: p.time, value: p.value }));
-      ruleWrites.set(i, { kind: "serviceMetrics", service: env.MACKEREL_SERVICE_NAME, points });
+      return plans[i]!.points.map((p) => ({ name, time: p.time, value: p.value }));
     });
-    const writes: MackerelWrite[] = [...ruleWrites.values()];
+    const countsWrite: MackerelWrite | undefined =
+      countPoints.length > 0
+        ? { kind: "serviceMetrics", service: env.MACKEREL_SERVICE_NAME, points: countPoints }
+        : undefined;
+    const writes: MackerelWrite[] = countsWrite ? [countsWrite] : [];
     if (reports.length > 0) {
-      const checkReports: CheckReport[] = reports.map(({ report }) => ({ source: { type: "host", hostId }, ...report }));
+      const checkReports: CheckReport[] = reports.map(({ report }) => ({
+        source: { type: "host", hostId },
+        ...report,
+      }));
       writes.push({ kind: "checkReports", reports: checkReports });
     }
     writes.push({ kind: "hostMetrics", points: [{ hostId, name: HEARTBEAT_METRIC, time: nowSec, value: 1 }] });
@@ -243,9 +249,9 @@ export async function runTick(rt: Runtime, context: LambdaContext, log: Logger):
     }
     const rejected = new Set(result.rejected.map((r) => r.write));
 
-    // Only what Mackerel (or the spool) took is marked: a rejected rule is posted again by the next tick.
-    await mapLimit([...ruleWrites], READ_CONCURRENCY, async ([i, write]) => {
-      if (rejected.has(write)) return;
+    // Only what Mackerel (or the spool) took is marked: rejected counts are posted again by the next tick.
+    const countsTaken = countsWrite !== undefined && !rejected.has(countsWrite);
+    await mapLimit(countsTaken ? flushing : [], READ_CONCURRENCY, async (i) => {
       const rule = rules[i]!.name;
       const plan = plans[i]!;
       const minutes = views[i]!.minutes;
@@ -260,7 +266,7 @@ export async function runTick(rt: Runtime, context: LambdaContext, log: Logger):
     });
 
     const points = Object.fromEntries(
-      [...ruleWrites].filter(([, w]) => !rejected.has(w)).map(([i]) => [rules[i]!.name, plans[i]!.points.length]),
+      (countsTaken ? flushing : []).map((i) => [rules[i]!.name, plans[i]!.points.length]),
     );
     const corrections = plans.reduce((sum, p) => sum + p.corrections, 0);
     const expiredMinutes = plans.reduce((sum, p) => sum + p.expiredMinutes, 0);
@@ -276,19 +282,18 @@ export async function runTick(rt: Runtime, context: LambdaContext, log: Logger):
       LogCountCorrections: corrections,
       LogCountMinutesExpired: expiredMinutes,
       RulesRecovered: recovered.length,
-      ItemsSpooled:
-        result.spooledCounts.serviceMetrics + result.spooledCounts.hostMetrics + result.spooledCounts.checkReports,
+      ItemsSpooled: spooledTotal(result),
       WritesRejected: result.rejected.length,
     });
-    log.info("tick", { points, corrections, expiredMinutes, recovered, posted: result.posted, spooled: result.spooled });
-    if (result.rejected.length > 0) {
-      const first = result.rejected[0]!.error;
-      throw new MackerelRejectedError(
-        `${first.message}${result.rejected.length > 1 ? ` (and ${result.rejected.length - 1} more refusals)` : ""}`,
-        first.status,
-        first.mackerelMessage,
-      );
-    }
+    log.info("tick", {
+      points,
+      corrections,
+      expiredMinutes,
+      recovered,
+      posted: result.posted,
+      spooled: result.spooled,
+    });
+    throwIfRejected(result);
     return {
       outcome: "ticked",
       points,

@@ -7,10 +7,12 @@
  * keeps one value per minute, so only the summed total may be posted.
  *
  * It never throws for bad input: a corrupt payload is logged with its reason and dropped with a counted metric
- * (an asynchronous invocation that throws is retried, pointlessly). Once counts were added it does not throw
- * either (a retry would count them twice); it throws only when no count could be stored at all, so that
- * Lambda's retry stores them later (they are then re-posted by the tick as a correction).
+ * (an asynchronous invocation that throws is retried, pointlessly). A payload is counted once: a mark in the
+ * state table (per stream and event ids) makes a duplicate delivery or a retry post its reports only. It
+ * throws only when no count could be stored at all (the mark is removed first), so that Lambda's retry stores
+ * them later (the tick then re-posts those minutes as corrections).
  */
+import { createHash } from "node:crypto";
 import type { FunctionEnvironment } from "../shared/config.js";
 import { deliver } from "../shared/delivery.js";
 import { emitMetrics } from "../shared/emf.js";
@@ -22,7 +24,7 @@ import { METRIC_RETENTION_SECONDS } from "../shared/names.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
 import { hostIdOrPlaceholder, SPOOL_HOST_PLACEHOLDER } from "../shared/spool.js";
 import { type ReportClaim, type RuleState, sharedStateStore, type StateStore } from "../shared/state-store.js";
-import { decodeSubscriptionEvent } from "./decode.js";
+import { decodeSubscriptionEvent, type SubscriptionPayload } from "./decode.js";
 import { isOwnLogGroup, parseOwnLogGroups } from "./loop-guard.js";
 import { epochMinuteSeconds } from "./minutes.js";
 import { buildRuleReport } from "./report.js";
@@ -125,9 +127,22 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
   const brokenClaims = reportBroken ? claimBrokenRuleReports(store, setup.broken, nowSec, log) : Promise.resolve([]);
 
   const matches = evaluate(setup.rules, payload);
+  // Counts are added, not set: a payload delivered twice (or retried after a timeout) is counted once.
+  const key = matches.size > 0 ? payloadKey(payload) : "";
+  let count = true;
+  if (matches.size > 0) {
+    try {
+      count = await store.markPayload(key, context.awsRequestId, nowSec);
+    } catch (error) {
+      log.error("could not mark the payload as counted; counting it anyway", { error });
+    }
+    if (!count) log.info("payload already counted (a duplicate delivery or a retry): reports only", { key });
+  }
   const horizon = epochMinuteSeconds((startedMs / 1000 - COUNT_HORIZON_SECONDS) * 1000) + 60;
   const outcomes = await Promise.all(
-    [...matches].map(([name, match]) => recordRule(store, setup!.byName.get(name)!, match, startedMs, horizon)),
+    [...matches].map(([name, match]) =>
+      recordRule(store, setup!.byName.get(name)!, match, { startedMs, horizon, count }),
+    ),
   );
 
   const pending: { report: PendingReport; previous: RuleState }[] = [...(await brokenClaims)];
@@ -146,6 +161,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
     MatchedEvents: matchedEvents,
     RulesMatched: matches.size,
     ExpiredMatches: outcomes.reduce((sum, o) => sum + o.expired, 0),
+    DuplicatePayloads: matches.size > 0 && !count ? 1 : 0,
     CountWriteFailures: countFailures.length,
     CheckReportsPosted: delivery.posted,
     ItemsSpooled: delivery.spooled,
@@ -161,6 +177,9 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
     });
   }
   if (countFailures.length > 0 && countFailures.length === outcomes.length) {
+    await store.unmarkPayload(key, context.awsRequestId).catch((error: unknown) => {
+      log.error("could not unmark the payload: a retry will not count it", { error });
+    });
     throw new StateUnavailableError(
       `the state table took none of the counts (rules ${countFailures.join(", ")}): retried by Lambda`,
     );
@@ -192,9 +211,9 @@ async function recordRule(
   store: StateStore,
   rule: CompiledRule,
   match: RuleMatch,
-  startedMs: number,
-  horizon: number,
+  options: { startedMs: number; horizon: number; count: boolean },
 ): Promise<RuleOutcome> {
+  const { startedMs, horizon } = options;
   const minutes = new Map<number, number>();
   let expired = 0;
   for (const [minute, count] of match.minuteCounts) {
@@ -202,7 +221,7 @@ async function recordRule(
     else minutes.set(minute, count);
   }
   let counted = true;
-  if (minutes.size > 0) {
+  if (options.count && minutes.size > 0) {
     try {
       await store.addMinuteCounts(rule.name, minutes);
     } catch (error) {
@@ -231,6 +250,17 @@ async function recordRule(
     });
   }
   return { rule, match, counted, expired, claim };
+}
+
+/** Identifies a payload across deliveries: its stream and the ids of its events (unique per event). */
+function payloadKey(payload: SubscriptionPayload): string {
+  const events = payload.logEvents;
+  return createHash("sha256")
+    .update(
+      [payload.owner, payload.logGroup, payload.logStream, events[0]?.id, events.at(-1)?.id, events.length].join("\n"),
+    )
+    .digest("hex")
+    .slice(0, 40);
 }
 
 /** Posts the claimed reports to the module's host (spooling what Mackerel cannot take); never throws. */
@@ -267,4 +297,3 @@ async function postReports(
     return { posted: 0, spooled: 0, lost: pending.length };
   }
 }
-

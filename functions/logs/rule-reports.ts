@@ -31,7 +31,8 @@ export function brokenRuleMessage(rule: BrokenRule): string {
 /** The OK report's message when a rule has been quiet for its recovery period. */
 export function recoveryMessage(recoverAfterMinutes: number, state: RuleState): string {
   const last = state.lastMatchAt === undefined ? "none recorded" : new Date(state.lastMatchAt).toISOString();
-  return `No matching log event for at least ${recoverAfterMinutes} minutes (last match: ${last}).`;
+  const minutes = `${recoverAfterMinutes} minute${recoverAfterMinutes === 1 ? "" : "s"}`;
+  return `No matching log event for at least ${minutes} (last match: ${last}).`;
 }
 
 /**

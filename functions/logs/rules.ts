@@ -15,8 +15,8 @@ import { CHECK_NAME } from "../shared/names.js";
 import type { LogEvent, SubscriptionPayload } from "./decode.js";
 import { addToMinute, type MinuteCounts } from "./minutes.js";
 import { logEventContext, normalizeLogEvent, type LogEventContext, type NormalizedLogEvent } from "./normalize.js";
-import { createRedactor, type Redactor } from "./redact.js";
-import { combineAlternatives, compileUserRegExp, MAX_MATCH_CHARS, UserRegExpError } from "./regex.js";
+import { createRedactor, type Redactor } from "../shared/redact.js";
+import { combineAlternatives, compileUserRegExp, MAX_MATCH_CHARS, UserRegExpError } from "../shared/user-regexp.js";
 
 /** Statuses a log rule can report (OK is reported by the recovery tick). */
 export const RULE_STATUSES = ["WARNING", "CRITICAL"] as const;
@@ -67,8 +67,7 @@ const patterns = (what: string) =>
   z.array(z.string({ error: "must be a string" }), { error: `must be a list of ${what}` });
 
 /** A whole number with a rule-specific message for "not a number" and for "not whole". */
-const wholeNumber = (notNumber: string, notWhole: string) =>
-  z.number({ error: notNumber }).check(z.int(notWhole));
+const wholeNumber = (notNumber: string, notWhole: string) => z.number({ error: notNumber }).check(z.int(notWhole));
 
 // Optional fields are `nullish`: Terraform encodes an unset optional object attribute as null.
 const ruleSchema = z.strictObject(

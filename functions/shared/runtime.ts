@@ -40,7 +40,9 @@ export function createRuntime(env: FunctionEnvironment = loadEnvironment(), over
     client,
     // With the state table, every container of every function agrees on one host id (and one registration).
     overrides.hostIdStore ??
-      (env.STATE_TABLE_NAME && !env.MACKEREL_HOST_ID ? sharedStateStore(env.STATE_TABLE_NAME).hostIdStore() : undefined),
+      (env.STATE_TABLE_NAME && !env.MACKEREL_HOST_ID
+        ? sharedStateStore(env.STATE_TABLE_NAME).hostIdStore()
+        : undefined),
   );
   const spool =
     overrides.spool ??

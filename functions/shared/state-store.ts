@@ -8,6 +8,7 @@
  * | state of one rule | `rule#<rule>` | `state` | `lastMatchAt` (ms, the newest matching event), `reportedAt` (s) + `reportedStatus` (the newest check report claimed), `flushedThrough` (s, the watermark: the last minute posted as a metric) |
  * | the Mackerel host | `host` | `id` | `hostId`; `leaseOwner` + `leaseUntil` while a container registers it |
  * | a lease (the tick) | `lease` | `<name>` | `owner`, `leaseUntil` (ms), `expiresAt` |
+ * | a counted subscription payload | `payload#<hash>` | `counted` | `countedBy` (request id), `expiresAt` (7 h) |
  *
  * Why an hour item with an attribute per minute, not an item per minute: the logs function adds a payload's
  * counts with ONE UpdateItem per rule and hour touched (ADD of every minute's attribute at once; usually one
@@ -26,6 +27,9 @@ export const STATE_TABLE_KEYS = { partitionKey: "pk", sortKey: "sk", ttlAttribut
 
 /** Hour items live this long after their hour ends (Mackerel keeps metric points for 24 hours). */
 export const BUCKET_RETENTION_SECONDS = 25 * 60 * 60;
+
+/** How long a counted payload is remembered (Lambda retries an asynchronous event for up to 6 hours). */
+export const PAYLOAD_MARK_SECONDS = 7 * 60 * 60;
 
 /** The SDK's attempts per request (its standard retry mode: throttling, 5xx, network errors). */
 const SDK_MAX_ATTEMPTS = 5;
@@ -463,7 +467,12 @@ export class StateStore {
    *
    * @returns the occurredAt of the OK report, or undefined when the claim lost.
    */
-  async claimRecovery(rule: string, seen: RuleState, nowSec: number, quietSinceMs: number): Promise<number | undefined> {
+  async claimRecovery(
+    rule: string,
+    seen: RuleState,
+    nowSec: number,
+    quietSinceMs: number,
+  ): Promise<number | undefined> {
     if (seen.reportedStatus === undefined || seen.reportedStatus === "OK" || seen.reportedAt === undefined) {
       return undefined;
     }
@@ -505,6 +514,53 @@ export class StateStore {
           ":st": S(claimed.status),
           ...(restore && { ":oat": N(previous.reportedAt!), ":ost": S(previous.reportedStatus!) }),
         },
+      });
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
+  }
+
+  // ----- delivered payloads -----
+
+  /**
+   * Marks a subscription payload as counted by `owner`, unless it already is: CloudWatch Logs and Lambda's
+   * asynchronous invocation deliver at least once, and counts are added (not set), so a payload delivered
+   * twice must be counted once. The mark lives {@link PAYLOAD_MARK_SECONDS} (Lambda retries an asynchronous
+   * event for up to 6 hours).
+   *
+   * A retry of the same invocation (after a timeout, with the same request id) finds the mark too: its counts
+   * were stored before, and storing them again would double them. Only when none could be stored does the
+   * function remove its mark ({@link unmarkPayload}) before failing, so that the retry counts them.
+   *
+   * @returns false when the payload was already counted (a duplicate delivery or a retry).
+   */
+  async markPayload(key: string, owner: string, nowSec: number): Promise<boolean> {
+    try {
+      await this.api.updateItem({
+        TableName: this.tableName,
+        Key: { pk: S(`payload#${key}`), sk: S("counted") },
+        UpdateExpression: "SET #by = :by, #e = :e",
+        ConditionExpression: "attribute_not_exists(#by)",
+        ExpressionAttributeNames: { "#by": "countedBy", "#e": STATE_TABLE_KEYS.ttlAttribute },
+        ExpressionAttributeValues: { ":by": S(owner), ":e": N(nowSec + PAYLOAD_MARK_SECONDS) },
+      });
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Removes `owner`'s mark (its counts could not be stored): a retry of the payload counts it. */
+  async unmarkPayload(key: string, owner: string): Promise<void> {
+    try {
+      await this.api.updateItem({
+        TableName: this.tableName,
+        Key: { pk: S(`payload#${key}`), sk: S("counted") },
+        UpdateExpression: "REMOVE #by",
+        ConditionExpression: "#by = :by",
+        ExpressionAttributeNames: { "#by": "countedBy" },
+        ExpressionAttributeValues: { ":by": S(owner) },
       });
     } catch (error) {
       if (!isConditionFailed(error)) throw error;

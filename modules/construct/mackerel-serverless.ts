@@ -11,9 +11,17 @@ import { join } from "node:path";
 import { Construct } from "constructs";
 import { Alarms } from "./alarms";
 import { arnWildcard, type FeatureContext, functionLogGroupName, isNullOrEmpty, orDefault } from "./context";
+import {
+  type AccountLogSubscription,
+  LogMonitoring,
+  type LogRuleList,
+  logRulesJson,
+  type LogSubscriptionList,
+} from "./log-monitoring";
 import { FUNCTION_NAMES, type FunctionCode, type FunctionName, ModuleFunction } from "./module-function";
 import { type CheckList, ScheduledChecks, type VpcConfig } from "./scheduled-checks";
 import { Spool } from "./spool";
+import { StateTable } from "./state-table";
 
 /** A subscription of one log group to the logs function. */
 export interface LogSubscription {
@@ -59,6 +67,12 @@ export interface MackerelServerlessProps {
   logFreshnessChecks?: CheckList;
   /** Subnets and security groups of the check function (`{subnet_ids, security_group_ids}`); may be a null token. */
   vpcConfig?: VpcConfig;
+  /** Log groups subscribed to the logs function, one filter each (or the `log_subscriptions` variable). */
+  logSubscriptions?: LogSubscriptionList;
+  /** One account-level subscription policy instead (or the `account_log_subscription` variable, maybe null). */
+  accountLogSubscription?: AccountLogSubscription;
+  /** Log rules, items as in the Terraform variable (snake_case), or the `log_rules` variable. */
+  logRules?: LogRuleList;
 }
 
 /** Serverless Mackerel monitoring for AWS: functions, roles, log groups and their wiring. */
@@ -76,6 +90,10 @@ export class MackerelServerless extends Construct {
   readonly ownLogGroupNames: string[];
   /** The custom identifier of the Mackerel host that check reports and the heartbeat attach to. */
   readonly hostCustomIdentifier: string;
+  /** The state table (per-minute log counts, log rule state, the host id, the tick lease). */
+  readonly stateTable: StateTable;
+  /** The logs function, its subscriptions and the per-minute tick. */
+  readonly logs: LogMonitoring;
 
   constructor(scope: Construct, id: string, props: MackerelServerlessProps) {
     super(scope, id);
@@ -142,6 +160,8 @@ export class MackerelServerless extends Construct {
       ownLogGroupNames: FUNCTION_NAMES.map((fn) => functionLogGroupName(prefix, fn)),
     };
     this.ownLogGroupNames = context.ownLogGroupNames;
+    this.stateTable = new StateTable(this, "state", { prefix, tags });
+    const rulesJson = logRulesJson(props.logRules);
 
     this.metric = new ModuleFunction(this, "metric", {
       ...context.common,
@@ -150,8 +170,13 @@ export class MackerelServerless extends Construct {
       code: code("metric"),
       memorySize: 256,
       timeout: 30,
-      environment: context.mackerelEnvironment,
-      statements: [context.readSecret, context.sendToSpool],
+      // The state table for the host id only: all functions agree on one Mackerel host.
+      environment: { ...context.mackerelEnvironment, STATE_TABLE_NAME: this.stateTable.table.name },
+      statements: [
+        context.readSecret,
+        context.sendToSpool,
+        this.stateTable.statement("MackerelHostId", ["dynamodb:GetItem", "dynamodb:UpdateItem"], ["host"]),
+      ],
       conditionalStatements: context.decryptSecret,
     });
     this.sender = this.spool.addSender(context);
@@ -176,6 +201,20 @@ export class MackerelServerless extends Construct {
       sfnExecutionChecks: props.sfnExecutionChecks,
       logFreshnessChecks: props.logFreshnessChecks,
       vpcConfig: props.vpcConfig,
+      // The per-minute tick runs in the check function: it reads and updates the state table.
+      environment: { STATE_TABLE_NAME: this.stateTable.table.name, MACKEREL_LOG_RULES: rulesJson },
+      statements: [
+        this.stateTable.statement("TickState", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
+      ],
+    });
+
+    this.logs = new LogMonitoring(this, "logs", {
+      context,
+      table: this.stateTable,
+      checkFunction: this.checks.function,
+      rulesJson,
+      logSubscriptions: props.logSubscriptions,
+      accountLogSubscription: props.accountLogSubscription,
     });
 
     // Keep last: alarms for every function created above (errors, throttles) and for the spool.

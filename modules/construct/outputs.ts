@@ -42,6 +42,18 @@ export const OUTPUTS: OutputDefinition[] = [
     value: (m) => m.sender.lambda.arn,
   },
   {
+    name: "logs_function_arn",
+    description:
+      "ARN of the logs function, the destination of the module's CloudWatch Logs subscriptions (log_subscriptions, account_log_subscription).",
+    value: (m) => m.logs.function.lambda.arn,
+  },
+  {
+    name: "state_table_name",
+    description:
+      "Name of the DynamoDB state table: per-minute log rule counts, log rule state, the Mackerel host id, the tick lease.",
+    value: (m) => m.stateTable.table.name,
+  },
+  {
     name: "check_function_arn",
     description: "ARN of the check function, which runs the scheduled checks (one EventBridge rule per check).",
     value: (m) => m.checks.function.lambda.arn,

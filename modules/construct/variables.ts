@@ -43,6 +43,49 @@ const nullOr = (attr: string, expr: string) => `item.${attr} == null ? true : ($
 const regexesCompile = (attr: string) =>
   `item.${attr} == null ? true : alltrue([for r in item.${attr} : can(regexall(r, ""))])`;
 
+/**
+ * V8's linear-time regex engine (which runs log rules: functions/logs/regex.ts) refuses counted repetition
+ * above this bound: each `{n}`, `{n,}` or `{n,m}` may count at most 16, and nested counts at most 16 in
+ * product (its `kMaxReplicationFactor`; measured on the pinned Node.js 22, V8 12.4). Plan time checks each
+ * count; a nested product above the bound is caught by the functions, which report the rule UNKNOWN.
+ */
+export const LINEAR_ENGINE_MAX_REPEAT = 16;
+/** `expr` (over one pattern `r`) holds for every include, exclude and redact pattern of every log rule. */
+const everyLogRulePattern = (expr: string) =>
+  every(
+    "log_rules",
+    ["include", "exclude", "redact"]
+      .map((attr) => `(item.${attr} == null ? true : alltrue([for r in item.${attr} : ${expr}]))`)
+      .join(" && "),
+  );
+/**
+ * What RE2 accepts (so `can(regexall(...))` passes) but V8's linear-time engine refuses or JavaScript reads
+ * differently. RE2 patterns inside HCL strings: a backslash in RE2 is two in HCL, four in this source.
+ */
+const LINEAR_ENGINE_VALIDATIONS: VariableValidation[] = [
+  {
+    condition: everyLogRulePattern(`length(regexall("[(][?]<?[=!]|\\\\\\\\[1-9]|\\\\\\\\k<", r)) == 0`),
+    errorMessage:
+      "log_rules: include, exclude and redact must not use lookaround ((?=, (?!, (?<=, (?<!) or backreferences: the logs function runs them on V8's linear-time engine, which has neither.",
+  },
+  {
+    condition: everyLogRulePattern(
+      `alltrue([for q in regexall("[{]([0-9]+)(,([0-9]*))?[}]", r) : tonumber(q[0]) <= ${LINEAR_ENGINE_MAX_REPEAT} && tonumber(coalesce(q[2], "0")) <= ${LINEAR_ENGINE_MAX_REPEAT}])`,
+    ),
+    errorMessage: `log_rules: counted repetitions ({n}, {n,}, {n,m}) in include, exclude and redact may count at most ${LINEAR_ENGINE_MAX_REPEAT} (nested ones at most ${LINEAR_ENGINE_MAX_REPEAT} in product): that is the bound of V8's linear-time engine, which runs the rules. Use + or * instead, e.g. [0-9]+ rather than [0-9]{1,30}.`,
+  },
+  {
+    condition: everyLogRulePattern(`length(regexall("[(][?][A-Za-z]", trimprefix(r, "(?i)"))) == 0`),
+    errorMessage:
+      "log_rules: the only inline flag include, exclude and redact may use is a leading (?i) (ASCII case-insensitive): no (?s), (?m), (?U), no (?i) later in the pattern, and (?<name>...) rather than (?P<name>...).",
+  },
+  {
+    condition: everyLogRulePattern(`length(regexall("\\\\\\\\[AzQECpP]|[[]:[a-z]+:[]]", r)) == 0`),
+    errorMessage:
+      "log_rules: include, exclude and redact must not use RE2-only syntax that JavaScript reads differently: the escapes A, z, Q, E, C, p and P after a backslash, or [:alpha:]-style classes. Use ^, $, escaped characters and explicit classes such as [a-zA-Z].",
+  },
+];
+
 const checkNameValidation = (list: string): VariableValidation => ({
   condition: every(list, `can(regex("${TF_CHECK_NAME}", item.name))`),
   errorMessage: `${list}: every name must be 1-64 characters of a-zA-Z0-9_- (it names a Mackerel check and the metrics checks.<name>.*).`,
@@ -211,6 +254,19 @@ export const VARIABLES: VariableDefinition[] = [
     default: null,
     description:
       "One account-level subscription filter policy to the logs function instead of per-group filters (one such policy per account). The module's own log groups are always excluded.",
+    validations: [
+      {
+        condition: `var.account_log_subscription == null ? true : (var.account_log_subscription.excluded_log_groups == null ? true : alltrue([for g in var.account_log_subscription.excluded_log_groups : can(regex("${TF_LOG_GROUP_NAME}", g))]))`,
+        errorMessage:
+          "account_log_subscription: excluded_log_groups must be log group names (1-512 characters of a-zA-Z0-9 . - _ / #).",
+      },
+      {
+        condition:
+          "var.account_log_subscription == null ? true : (var.account_log_subscription.excluded_log_groups == null ? true : length(jsonencode(var.account_log_subscription.excluded_log_groups)) <= 24000)",
+        errorMessage:
+          "account_log_subscription: excluded_log_groups must fit CloudWatch Logs' selection criteria (25 KB with the module's own log groups).",
+      },
+    ],
   },
   {
     name: "log_rules",
@@ -233,6 +289,7 @@ export const VARIABLES: VariableDefinition[] = [
         errorMessage:
           "log_rules: include, exclude and redact must be valid regexes without backreferences or lookaround (RE2 syntax, which the function's linear-time engine also runs).",
       },
+      ...LINEAR_ENGINE_VALIDATIONS,
       {
         condition: every("log_rules", nullOr("status", 'contains(["WARNING", "CRITICAL"], item.status)')),
         errorMessage: "log_rules: status must be WARNING or CRITICAL.",

@@ -5,7 +5,7 @@
  *
  * dynalite has no TTL deletion (UpdateTimeToLive): expired items stay, which the tests do not rely on.
  */
-import type { Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { STATE_TABLE_KEYS } from "../../functions/shared/state-store";
@@ -15,6 +15,8 @@ export interface LocalDynamo {
   readonly url: string;
   /** A client for the tests themselves (fake credentials, the local endpoint). */
   readonly client: DynamoDBClient;
+  /** Every operation received, in order (`UpdateItem`, `Query`, ...), e.g. to bound requests per invocation. */
+  readonly operations: string[];
   /** Creates a state table (name default `mackerel-serverless-state`) and waits until it is ACTIVE. */
   createStateTable(name?: string): Promise<string>;
   close(): Promise<void>;
@@ -35,6 +37,12 @@ export async function startDynalite(): Promise<LocalDynamo> {
     server.listen(0, "127.0.0.1", () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  const operations: string[] = [];
+  // A second listener that only records: dynalite's own listener answers.
+  server.on("request", (req: IncomingMessage) => {
+    const target = req.headers["x-amz-target"];
+    if (typeof target === "string") operations.push(target.slice(target.indexOf(".") + 1));
+  });
   const url = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({
     endpoint: url,
@@ -44,6 +52,7 @@ export async function startDynalite(): Promise<LocalDynamo> {
   return {
     url,
     client,
+    operations,
     async createStateTable(name = "mackerel-serverless-state") {
       const { partitionKey, sortKey } = STATE_TABLE_KEYS;
       await client.send(

@@ -1,5 +1,5 @@
-import { createRedactor, REDACTED } from "../../functions/logs/redact";
-import { UserRegExpError } from "../../functions/logs/regex";
+import { createRedactor, REDACTED } from "../../functions/shared/redact";
+import { UserRegExpError } from "../../functions/shared/user-regexp";
 
 const redact = createRedactor();
 const R = REDACTED;
@@ -125,5 +125,24 @@ describe("built-in patterns are cheap on long hostile lines", () => {
     const started = performance.now();
     redact(line);
     expect(performance.now() - started).toBeLessThan(250);
+  });
+});
+
+describe("tokens and URL credentials", () => {
+  const redact = createRedactor();
+  test.each([
+    ["token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJl end", `token ${REDACTED} end`],
+    ["calling https://deploy:s3cr3t@git.example.com/repo.git", `calling https://${REDACTED}@git.example.com/repo.git`],
+    ["postgres://app:pw@db:5432/orders", `postgres://${REDACTED}@db:5432/orders`],
+  ])("%s", (input, output) => {
+    expect(redact(input)).toBe(output);
+  });
+
+  test.each([
+    "see https://example.com/a:b@c is not a credential",
+    "eyJ alone is no token",
+    "ftp://host/path and user@host without a domain",
+  ])("leaves %s alone", (input) => {
+    expect(redact(input)).toBe(input);
   });
 });

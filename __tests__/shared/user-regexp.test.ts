@@ -5,7 +5,7 @@ import {
   MAX_PATTERN_LENGTH,
   rewritePattern,
   UserRegExpError,
-} from "../../functions/logs/regex";
+} from "../../functions/shared/user-regexp";
 
 function problemOf(source: string): string | undefined {
   try {

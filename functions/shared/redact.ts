@@ -1,5 +1,6 @@
 /**
- * Redaction of sample log lines before they leave the account in a Mackerel check report.
+ * Redaction of what leaves the account in a Mackerel check report: sample log lines, HTTP body excerpts,
+ * Logs Insights rows.
  *
  * The built-in patterns err on the side of redacting: a false positive costs a less useful sample, a false
  * negative leaks a credential into a third-party service. Each keeps the context (the key name, the auth
@@ -8,7 +9,7 @@
  * Every built-in pattern is anchored on something rare (a key word, `@`, `AKIA`) or starts only at a word
  * boundary (a lookbehind), so none scans a long line quadratically.
  */
-import { compileUserRegExp } from "./regex.js";
+import { compileUserRegExp } from "./user-regexp.js";
 
 /** What replaces a secret. */
 export const REDACTED = "[REDACTED]";
@@ -50,6 +51,12 @@ const SECRET_PAIR = new RegExp(
 const SECRET_AFTER_KEYWORD =
   /((?:secret|key|credentials?)\\?["']?[\s:="']{1,4})([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi;
 
+/** JSON Web Tokens: three base64url parts, the first starting `eyJ` (`{"`). */
+const JWT = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
+
+/** Credentials in URLs: `scheme://user:password@host` keeps the scheme and host. */
+const URL_CREDENTIALS = /(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/\s:@]+:[^/\s@]+@/g;
+
 /** E-mail addresses; the last label must start with a letter, so `package@1.2.3` is kept. */
 const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z][A-Za-z0-9-]*/g;
 
@@ -69,6 +76,8 @@ export function createRedactor(extraPatterns: readonly (string | RegExp)[] = [])
   return (line) => {
     let out = line
       .replace(AWS_ACCESS_KEY_ID, REDACTED)
+      .replace(JWT, REDACTED)
+      .replace(URL_CREDENTIALS, (_m, scheme: string) => `${scheme}${REDACTED}@`)
       .replace(AUTHORIZATION, (_m, prefix: string, scheme: string | undefined) =>
         scheme ? `${prefix}${scheme} ${REDACTED}` : `${prefix}${REDACTED}`,
       )

@@ -1,0 +1,60 @@
+/**
+ * The state table: one on-demand DynamoDB table for per-minute log rule counts, log rule state, the resolved
+ * Mackerel host id, the tick lease and the marks of counted payloads (functions/shared/state-store.ts holds
+ * the item design). Point-in-time recovery on; TTL on `expiresAt` removes hour buckets 25 hours after their
+ * hour, leases and payload marks; encrypted at rest with the AWS managed key (no key policy to maintain).
+ *
+ * Functions get only the item actions they use on this table ({@link StateTable.statement}); the metric
+ * function only on the host item (a `dynamodb:LeadingKeys` condition).
+ */
+import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
+import { Construct } from "constructs";
+import { STATE_TABLE_KEYS } from "../../functions/shared/state-store";
+import type { PolicyStatement } from "./module-function";
+
+export interface StateTableProps {
+  prefix: string;
+  tags: Record<string, string>;
+}
+
+/** The item actions the functions use (functions/shared/state-store.ts calls no others). */
+export type StateTableAction = "dynamodb:GetItem" | "dynamodb:UpdateItem" | "dynamodb:Query";
+
+export class StateTable extends Construct {
+  readonly table: DynamodbTable;
+
+  constructor(scope: Construct, id: string, props: StateTableProps) {
+    super(scope, id);
+    const { partitionKey, sortKey, ttlAttribute } = STATE_TABLE_KEYS;
+    this.table = new DynamodbTable(this, "table", {
+      name: `${props.prefix}-state`,
+      billingMode: "PAY_PER_REQUEST",
+      hashKey: partitionKey,
+      rangeKey: sortKey,
+      attribute: [
+        { name: partitionKey, type: "S" },
+        { name: sortKey, type: "S" },
+      ],
+      ttl: { attributeName: ttlAttribute, enabled: true },
+      pointInTimeRecovery: { enabled: true },
+      serverSideEncryption: { enabled: true },
+      tags: props.tags,
+    });
+    this.table.overrideLogicalId("state");
+  }
+
+  /**
+   * Allows `actions` on the table's items; with `leadingKeys`, only on items whose partition key is one of them.
+   */
+  statement(sid: string, actions: StateTableAction[], leadingKeys?: string[]): PolicyStatement {
+    return {
+      Sid: sid,
+      Effect: "Allow",
+      Action: actions,
+      Resource: this.table.arn,
+      ...(leadingKeys && {
+        Condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": leadingKeys } },
+      }),
+    };
+  }
+}
