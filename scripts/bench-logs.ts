@@ -8,6 +8,7 @@ import { gunzipSync } from "node:zlib";
 import { decodeSubscriptionEvent } from "../functions/logs/decode";
 import { buildRuleReport } from "../functions/logs/report";
 import { compileRules, evaluate } from "../functions/logs/rules";
+import { logsInvocationTable, measureLogsInvocations } from "./bench-logs-invocations";
 import { median } from "./lib/import-time";
 import { BENCH_RULES, BENCH_RULES_SIMPLE, encodeSubscriptionEvent, generatePayload } from "./local/log-events";
 
@@ -109,4 +110,10 @@ if (require.main === module) {
   for (const ruleSet of RULE_SETS) {
     console.log(`${logThroughputTable(measureLogThroughput(ruleSet))}\n`);
   }
+  measureLogsInvocations()
+    .then((figures) => console.log(logsInvocationTable(figures)))
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
 }

@@ -3,8 +3,9 @@
  * - per function: zip size, bundle size, import (cold-start init) time as the median of fresh processes;
  * - the metric function warm: latency p50/p99 of invocations against a local Mackerel server, and the
  *   number of TCP connections they used (connection reuse);
+ * - the logs function: throughput against bare decode, requests per invocation, peak memory
+ *   (`npm run bench:logs` prints only those);
  * - what each runtime dependency costs on its own (`npm run bench:deps` prints only that).
- * The log-monitoring figures are printed by `scripts/bench-logs.ts` when the logs function exists.
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -12,6 +13,8 @@ import { LocalAwsJsonServer, secretsManagerHandlers } from "./local/aws-json-ser
 import { LocalLambda } from "./local/lambda-runner";
 import { LocalMackerelServer } from "./local/mackerel-server";
 import { dependencyTable, measureDependencies } from "./bench-dependencies";
+import { logsInvocationTable, measureLogsInvocations } from "./bench-logs-invocations";
+import { logThroughputTable, measureLogThroughput, RULE_SETS } from "./bench-logs";
 import { CountingProxy } from "./lib/counting-proxy";
 import { importTimes, median, percentile, unzipTo } from "./lib/import-time";
 import { MODULE_DIR } from "./lib/module-writer";
@@ -141,6 +144,12 @@ async function main(): Promise<void> {
   console.log(
     `| ${warm.invocations} | ${warm.firstInvocationMs.toFixed(1)} ms | ${warm.p50.toFixed(2)} ms | ${warm.p99.toFixed(2)} ms | ${warm.connections} |`,
   );
+
+  console.log("\n## Logs function: throughput against bare decode (I/O left out)\n");
+  for (const ruleSet of RULE_SETS) console.log(`${logThroughputTable(measureLogThroughput(ruleSet))}\n`);
+
+  console.log("## Logs function from its zip: requests per invocation and peak memory\n");
+  console.log(logsInvocationTable(await measureLogsInvocations()));
 
   console.log("\n## Runtime dependencies, each alone (tree-shaken use, bundled like the functions)\n");
   console.log(dependencyTable(await measureDependencies(IMPORT_RUNS)));

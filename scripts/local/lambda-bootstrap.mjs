@@ -38,6 +38,11 @@ process.send({ type: "ready", initMs });
 process.on("disconnect", () => process.exit(0));
 
 process.on("message", async (message) => {
+  if (message.type === "stats") {
+    // Peak resident memory of this container so far (what Lambda's memory limit applies to).
+    process.send({ type: "stats", maxRssBytes: process.resourceUsage().maxRSS * 1024 });
+    return;
+  }
   if (message.type !== "invoke") return;
   const deadline = Date.now() + message.timeoutMs;
   currentRequestId = message.requestId;

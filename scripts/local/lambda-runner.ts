@@ -157,6 +157,20 @@ export class LocalLambda {
     return records;
   }
 
+  /** The container's peak resident memory so far, in bytes. */
+  stats(): Promise<{ maxRssBytes: number }> {
+    return new Promise((resolve, reject) => {
+      if (!this.child.connected) return reject(new Error(`${this.name} is not running`));
+      const onMessage = (message: { type: string; maxRssBytes?: number }) => {
+        if (message.type !== "stats") return;
+        this.child.off("message", onMessage);
+        resolve({ maxRssBytes: message.maxRssBytes ?? 0 });
+      };
+      this.child.on("message", onMessage);
+      this.child.send({ type: "stats" });
+    });
+  }
+
   /** Stops the process and removes the unzipped code. */
   async stop(): Promise<void> {
     if (this.child.exitCode === null) {
