@@ -19,6 +19,8 @@ export interface LocalLambdaOptions {
   env?: Record<string, string>;
   /** Function timeout in ms (default 30 s); the context's remaining time counts down from it. */
   timeoutMs?: number;
+  /** V8 old-space limit in MB, as a small Lambda function has (e.g. to prove a payload fits 128 MB). */
+  maxOldSpaceMb?: number;
   /** Receives every line the function prints (stdout and stderr). */
   onLog?: (line: string) => void;
 }
@@ -62,7 +64,10 @@ export class LocalLambda {
     }
     const child = fork(join(__dirname, "lambda-bootstrap.mjs"), [codeDir], {
       execPath: process.execPath,
-      execArgv: ["--enable-source-maps"],
+      execArgv: [
+        "--enable-source-maps",
+        ...(options.maxOldSpaceMb ? [`--max-old-space-size=${options.maxOldSpaceMb}`] : []),
+      ],
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       env: {
         PATH: process.env.PATH ?? "",
