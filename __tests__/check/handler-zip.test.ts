@@ -120,16 +120,8 @@ describeWithTerraform("the check function from its zip, with the inputs of the p
   let check: LocalLambda;
 
   beforeAll(async () => {
-    const workspace = TerraformWorkspace.create({
-      at: "examples/scratch-check-zip",
-      files: {
-        "main.tf": `
-terraform {
-  required_providers {
-    aws = { source = "hashicorp/aws" }
-  }
-}
-provider "aws" {}
+    const workspace = TerraformWorkspace.rootModule(
+      `
 module "mackerel" {
   source             = "../../modules/mackerel-serverless"
   name               = "zip"
@@ -151,8 +143,8 @@ module "mackerel" {
   ]
 }
 `,
-      },
-    });
+      "examples/scratch-check-zip",
+    );
     try {
       expect(workspace.init().status).toBe(0);
       const { result, plan } = workspace.planJson();

@@ -19,16 +19,8 @@ const SFN = "arn:aws:states:eu-west-1:123456789012:stateMachine:orders";
 const LOGS = "arn:aws:logs:eu-west-1:123456789012:log-group:";
 
 function root(moduleArguments: string): TerraformWorkspace {
-  return TerraformWorkspace.create({
-    at: "examples/scratch-checks",
-    files: {
-      "main.tf": `
-terraform {
-  required_providers {
-    aws = { source = "hashicorp/aws" }
-  }
-}
-provider "aws" {}
+  return TerraformWorkspace.rootModule(
+    `
 module "mackerel" {
   source             = "../../modules/mackerel-serverless"
   name               = "ms"
@@ -37,8 +29,8 @@ module "mackerel" {
 ${moduleArguments}
 }
 `,
-    },
-  });
+    "examples/scratch-checks",
+  );
 }
 
 function plan(moduleArguments: string): Change[] {

@@ -7,28 +7,11 @@ import { describeWithTerraform } from "../support/terraform";
 
 const SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mackerel-api-key-AbCdEf";
 
-function rootWith(moduleBody: string): TerraformWorkspace {
-  return TerraformWorkspace.create({
-    at: "examples/scratch",
-    files: {
-      "main.tf": `
-terraform {
-  required_providers {
-    aws = { source = "hashicorp/aws" }
-  }
-}
-provider "aws" {}
-${moduleBody}
-`,
-    },
-  });
-}
-
 describeWithTerraform("terraform: the module", () => {
   let forEach: TerraformWorkspace;
 
   beforeAll(() => {
-    forEach = rootWith(`
+    forEach = TerraformWorkspace.rootModule(`
 module "mackerel" {
   source   = "../../modules/mackerel-serverless"
   for_each = toset(["blue", "green"])
@@ -93,7 +76,7 @@ output "host_ids" { value = { for k, m in module.mackerel : k => m.host_custom_i
     };
     const key = assignment.split(" ")[0]!;
     const lines = { ...defaults, [key]: assignment };
-    const workspace = rootWith(`
+    const workspace = TerraformWorkspace.rootModule(`
 module "mackerel" {
   source = "../../modules/mackerel-serverless"
   ${Object.values(lines).join("\n  ")}

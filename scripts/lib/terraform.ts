@@ -144,6 +144,21 @@ export class TerraformWorkspace {
     return new TerraformWorkspace(dir, scratch, env);
   }
 
+  /**
+   * A scratch root module of `hcl` (module blocks, outputs) under `at`, with the AWS provider declared:
+   * the usual way tests call the module with chosen arguments.
+   */
+  static rootModule(hcl: string, at = "examples/scratch"): TerraformWorkspace {
+    const main = `terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws" }
+  }
+}
+provider "aws" {}
+${hcl}`;
+    return TerraformWorkspace.create({ at, files: { "main.tf": main } });
+  }
+
   /** The root module's files (e.g. to list them). */
   files(): string[] {
     return readdirSync(this.dir);
