@@ -1,6 +1,6 @@
 /** The sender's pure rules: the retry schedule and its coverage, expiry at Mackerel's edges, order, envelopes. */
 import { parseEnvelope } from "../../functions/sender/envelope";
-import { dropExpired, inOccurrenceOrder, occurrenceTime, sortByOccurrence } from "../../functions/sender/expiry";
+import { dropExpired, inOccurrenceOrder } from "../../functions/sender/expiry";
 import {
   maxReceiveCountFor,
   RECEIVE_MARGIN,
@@ -83,7 +83,7 @@ describe("expiry", () => {
     ]);
   });
 
-  test("order of occurrence: items sorted inside a write, messages by their earliest item, ties keep queue order", () => {
+  test("order of occurrence inside a write (messages themselves keep queue order)", () => {
     const late: MackerelWrite = {
       kind: "serviceMetrics",
       service: "s",
@@ -92,19 +92,7 @@ describe("expiry", () => {
         { name: "a", time: 10, value: 1 },
       ],
     };
-    const early: MackerelWrite = {
-      kind: "hostMetrics",
-      points: [{ hostId: "h", name: "custom.a", time: 5, value: 1 }],
-    };
-    expect(occurrenceTime([late])).toBe(10);
     expect((inOccurrenceOrder(late) as { points: { time: number }[] }).points.map((p) => p.time)).toEqual([10, 30]);
-    const items = [
-      { id: "late", w: [late] },
-      { id: "empty", w: [] },
-      { id: "early", w: [early] },
-      { id: "tie", w: [early] },
-    ];
-    expect(sortByOccurrence(items, (i) => i.w).map((i) => i.id)).toEqual(["early", "tie", "late", "empty"]);
   });
 });
 

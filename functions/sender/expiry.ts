@@ -56,28 +56,10 @@ export function dropExpired(writes: MackerelWrite[], nowSeconds: number): Expiry
   return { writes: kept, expired, ...(oldestExpired === undefined ? {} : { oldestExpired }) };
 }
 
-/** The earliest time of occurrence in a set of writes (Infinity when empty). */
-export function occurrenceTime(writes: MackerelWrite[]): number {
-  let earliest = Number.POSITIVE_INFINITY;
-  for (const write of writes) {
-    if (write.kind === "checkReports") for (const r of write.reports) earliest = Math.min(earliest, r.occurredAt);
-    else for (const p of write.points) earliest = Math.min(earliest, p.time);
-  }
-  return earliest;
-}
-
 /** The write with its points or reports sorted by time of occurrence (stable). */
 export function inOccurrenceOrder(write: MackerelWrite): MackerelWrite {
   if (write.kind === "checkReports") {
     return { ...write, reports: [...write.reports].sort((a, b) => a.occurredAt - b.occurredAt) };
   }
   return { ...write, points: [...write.points].sort((a, b) => a.time - b.time) } as MackerelWrite;
-}
-
-/** Sorts items by the earliest occurrence they carry, then by their position (stable, queue order on ties). */
-export function sortByOccurrence<T>(items: T[], writesOf: (item: T) => MackerelWrite[]): T[] {
-  return items
-    .map((item, index) => ({ item, index, time: occurrenceTime(writesOf(item)) }))
-    .sort((a, b) => (a.time === b.time ? a.index - b.index : a.time - b.time))
-    .map((entry) => entry.item);
 }

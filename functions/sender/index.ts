@@ -2,8 +2,10 @@
  * The sender function: drains the spool (SQS FIFO event source, partial batch responses) into Mackerel.
  * Thin: parse, decide, act; the rules live in `envelope.ts`, `expiry.ts` and `schedule.ts`.
  *
- * - Writes are sent in order of occurrence; what Mackerel would ignore anyway (metrics 24 h old, check
- *   reports 6 h old) is dropped with a count and a log line.
+ * - Messages are sent in queue order (the spool is FIFO): a later message may carry a newer value for
+ *   the same (metric, time), such as a tick's correction of a minute, and Mackerel keeps the last value
+ *   it receives. What Mackerel would ignore anyway (metrics 24 h old, check reports 6 h old) is dropped
+ *   with a count and a log line.
  * - On a retryable failure the message and every later one of the batch go back to the queue (FIFO: order
  *   is kept) with a growing delay (`schedule.ts`); exhausted receives land in the dead-letter queue.
  * - Permanent refusals go to the dead-letter queue with their reason, never retried.
@@ -29,7 +31,7 @@ import {
   usesHostPlaceholder,
 } from "../shared/spool.js";
 import { parseEnvelope } from "./envelope.js";
-import { dropExpired, inOccurrenceOrder, sortByOccurrence } from "./expiry.js";
+import { dropExpired, inOccurrenceOrder } from "./expiry.js";
 import { retryDelaySeconds } from "./schedule.js";
 
 /** The part of an SQS event record the sender reads. */
@@ -100,7 +102,8 @@ export async function handler(event: SqsEvent, context: LambdaContext): Promise<
   counts.MessagesReceived = items.length;
 
   let stopped: "unavailable" | "time" | "deadLetter" | undefined;
-  for (const item of sortByOccurrence(items, (i) => i.writes)) {
+  // Queue order, never re-sorted by time: see the header (a correction must land after the value it corrects).
+  for (const item of items) {
     // Nothing to send (malformed, or everything expired): settled without Mackerel, even after a stop.
     if (item.malformed !== undefined) {
       if (!(await deadLetter(deadLetterQueueUrl, item, item.record.body, item.malformed, counts))) {
