@@ -3,6 +3,7 @@
  */
 import { join } from "node:path";
 import { TerraformWorkspace } from "../../scripts/lib/terraform";
+import { expectRootProject } from "../support/examples";
 import { describeWithTerraform } from "../support/terraform";
 
 const EXAMPLE = join(__dirname, "..", "..", "examples", "complete");
@@ -16,6 +17,10 @@ interface Change {
   address: string;
   change: { after: Record<string, unknown> | null; after_unknown?: Record<string, unknown> };
 }
+
+test("examples/complete is a Terraform root project with the usual files and a README", () => {
+  expectRootProject(EXAMPLE);
+});
 
 describeWithTerraform("terraform: examples/complete", () => {
   let workspace: TerraformWorkspace;

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { ROOT } from "../../scripts/lib/bundle";
 import { TerraformWorkspace } from "../../scripts/lib/terraform";
 import { describeWithTerraform } from "../support/terraform";
+import { expectRootProject } from "../support/examples";
 
 const EXAMPLE = join(ROOT, "examples", "log-monitoring");
 const SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mackerel-api-key-AbCdEf";
@@ -25,10 +26,7 @@ describe("the example project's files", () => {
   const read = (file: string) => readFileSync(join(EXAMPLE, file), "utf8");
 
   test("is a Terraform root project with the usual files and a README", () => {
-    for (const file of ["README.md", "main.tf", "variables.tf", "outputs.tf", "versions.tf"]) {
-      expect(read(file).length).toBeGreaterThan(0);
-    }
-    expect(read("main.tf")).not.toMatch(/aws_caller_identity/);
+    expectRootProject(EXAMPLE);
   });
 
   test("the README explains both variants, each rule, the loop guard and how to set the key", () => {

@@ -26,6 +26,7 @@ import {
   type ValidationServerProcess,
 } from "../../scripts/local/step-functions";
 import { describeWithTerraform } from "../support/terraform";
+import { expectRootProject } from "../support/examples";
 
 const EXAMPLE = join(ROOT, "examples", "step-functions");
 const JOBS = join(EXAMPLE, "state-machines", "jobs.asl.json");
@@ -89,9 +90,7 @@ describe("the example project's files", () => {
   const read = (file: string) => readFileSync(join(EXAMPLE, file), "utf8");
 
   test("is a Terraform root project with the usual files and a README", () => {
-    for (const file of ["README.md", "main.tf", "variables.tf", "outputs.tf", "versions.tf"]) {
-      expect(read(file).length).toBeGreaterThan(0);
-    }
+    expectRootProject(EXAMPLE);
   });
 
   test("pins hashicorp/aws >= 5.80, < 7.0 and configures the provider's region from a variable", () => {

@@ -6,7 +6,11 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { parseApiKeySecret, SecretsManagerApiKey, StaticApiKey } from "../../functions/shared/api-key";
 import { ConfigurationError } from "../../functions/shared/errors";
 import { scrubSecrets } from "../../functions/shared/logger";
-import { LocalAwsJsonServer, secretsManagerHandlers } from "../../scripts/local/aws-json-server";
+import {
+  LOCAL_AWS_CLIENT_CONFIG,
+  LocalAwsJsonServer,
+  secretsManagerHandlers,
+} from "../../scripts/local/aws-json-server";
 
 const ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mackerel-api-key-AbCdEf";
 const GET = "secretsmanager.GetSecretValue";
@@ -68,8 +72,7 @@ describe("SecretsManagerApiKey against a local Secrets Manager", () => {
     aws = await LocalAwsJsonServer.start(secretsManagerHandlers(secrets));
     sdk = new SecretsManagerClient({
       endpoint: aws.url,
-      region: "us-east-1",
-      credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local-secret" },
+      ...LOCAL_AWS_CLIENT_CONFIG,
       maxAttempts: 1,
     });
   });

@@ -12,7 +12,11 @@ import {
   MackerelClient,
   type MackerelClientOptions,
 } from "../../functions/shared/mackerel-client";
-import { LocalAwsJsonServer, secretsManagerHandlers } from "../../scripts/local/aws-json-server";
+import {
+  LOCAL_AWS_CLIENT_CONFIG,
+  LocalAwsJsonServer,
+  secretsManagerHandlers,
+} from "../../scripts/local/aws-json-server";
 import { LocalMackerelServer } from "../../scripts/local/mackerel-server";
 
 const KEY = "client-test-key-0123456789";
@@ -434,8 +438,7 @@ describe("API key rotation", () => {
     aws = await LocalAwsJsonServer.start(secretsManagerHandlers(secrets));
     sdk = new SecretsManagerClient({
       endpoint: aws.url,
-      region: "us-east-1",
-      credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local-secret" },
+      ...LOCAL_AWS_CLIENT_CONFIG,
     });
   });
   afterAll(async () => {

@@ -16,6 +16,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { ManualClock } from "../../scripts/local/mackerel-server";
 import { LocalSqs, md5OfMessageAttributes, SqsEventSource } from "../../scripts/local/sqs-stub";
+import { LOCAL_AWS_CLIENT_CONFIG } from "../../scripts/local/aws-json-server";
 
 describe("LocalSqs (SQS stand-in) under @aws-sdk/client-sqs", () => {
   const clock = new ManualClock(Date.UTC(2030, 0, 1));
@@ -27,11 +28,7 @@ describe("LocalSqs (SQS stand-in) under @aws-sdk/client-sqs", () => {
 
   beforeAll(async () => {
     sqs = await LocalSqs.start({ now: clock.now });
-    client = new SQSClient({
-      region: "us-east-1",
-      endpoint: sqs.url,
-      credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local-secret" },
-    });
+    client = new SQSClient({ ...LOCAL_AWS_CLIENT_CONFIG, endpoint: sqs.url });
   });
   beforeEach(() => {
     dlq = sqs.createQueue("t-dlq.fifo");

@@ -7,6 +7,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
+/** Region and fake credentials for SDK clients that talk to the local stand-ins (add `endpoint`). */
+export const LOCAL_AWS_CLIENT_CONFIG = {
+  region: "us-east-1",
+  credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local-secret" },
+};
+
 /** An error the service answers with: `{"__type": type, "message": ...}` and an HTTP status. */
 export class AwsServiceError extends Error {
   constructor(

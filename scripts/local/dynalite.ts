@@ -9,6 +9,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { STATE_TABLE_KEYS } from "../../functions/shared/state-store";
+import { LOCAL_AWS_CLIENT_CONFIG } from "./aws-json-server";
 
 export interface LocalDynamo {
   /** `http://127.0.0.1:<port>`: the value of AWS_ENDPOINT_URL_DYNAMODB. */
@@ -46,8 +47,7 @@ export async function startDynalite(): Promise<LocalDynamo> {
   const url = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({
     endpoint: url,
-    region: "us-east-1",
-    credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local-secret" },
+    ...LOCAL_AWS_CLIENT_CONFIG,
   });
   return {
     url,
