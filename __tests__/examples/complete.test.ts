@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { TerraformWorkspace } from "../../scripts/lib/terraform";
 import { expectRootProject } from "../support/examples";
-import { describeWithTerraform } from "../support/terraform";
+import { describeWithTerraform, expectCleanInit } from "../support/terraform";
 
 const EXAMPLE = join(__dirname, "..", "..", "examples", "complete");
 const VARS = {
@@ -28,8 +28,7 @@ describeWithTerraform("terraform: examples/complete", () => {
 
   beforeAll(() => {
     workspace = TerraformWorkspace.create(EXAMPLE);
-    const init = workspace.init();
-    expect(init.stderr).toBe("");
+    expectCleanInit(workspace);
     const { result, plan } = workspace.planJson(VARS);
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);

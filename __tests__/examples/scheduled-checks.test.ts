@@ -8,7 +8,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../../scripts/lib/bundle";
 import { TerraformWorkspace } from "../../scripts/lib/terraform";
-import { describeWithTerraform } from "../support/terraform";
+import { describeWithTerraform, expectCleanInit } from "../support/terraform";
 import { expectRootProject } from "../support/examples";
 
 const EXAMPLE = join(ROOT, "examples", "scheduled-checks");
@@ -43,9 +43,7 @@ describeWithTerraform("terraform: examples/scheduled-checks", () => {
 
   beforeAll(() => {
     workspace = TerraformWorkspace.create(EXAMPLE);
-    const init = workspace.init();
-    expect(init.stderr).toBe("");
-    expect(init.status).toBe(0);
+    expectCleanInit(workspace);
   });
   afterAll(() => workspace.remove());
   afterEach(() => rmSync(override(), { force: true }));

@@ -25,7 +25,7 @@ import {
   validateDefinition,
   type ValidationServerProcess,
 } from "../../scripts/local/step-functions";
-import { describeWithTerraform } from "../support/terraform";
+import { describeWithTerraform, expectCleanInit } from "../support/terraform";
 import { expectRootProject } from "../support/examples";
 
 const EXAMPLE = join(ROOT, "examples", "step-functions");
@@ -130,9 +130,7 @@ describeWithTerraform("terraform: examples/step-functions", () => {
       join(workspace.dir, "sfn_endpoint_override.tf"),
       `provider "aws" {\n  endpoints {\n    sfn = "${sfn.url}"\n  }\n}\n`,
     );
-    const init = workspace.init();
-    expect(init.stderr).toBe("");
-    expect(init.status).toBe(0);
+    expectCleanInit(workspace);
   });
   afterAll(async () => {
     await sfn?.stop();

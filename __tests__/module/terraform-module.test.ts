@@ -3,7 +3,7 @@
  * refuses bad inputs at plan time with messages that name the variable.
  */
 import { TerraformWorkspace } from "../../scripts/lib/terraform";
-import { describeWithTerraform } from "../support/terraform";
+import { describeWithTerraform, expectCleanInit } from "../support/terraform";
 
 const SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mackerel-api-key-AbCdEf";
 
@@ -23,9 +23,7 @@ module "mackerel" {
 output "metric_arns" { value = { for k, m in module.mackerel : k => m.metric_function_arn } }
 output "host_ids" { value = { for k, m in module.mackerel : k => m.host_custom_identifier } }
 `);
-    const init = forEach.init();
-    expect(init.stderr).toBe("");
-    expect(init.status).toBe(0);
+    expectCleanInit(forEach);
   });
   afterAll(() => forEach.remove());
 
