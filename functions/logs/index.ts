@@ -154,6 +154,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
   const delivery = await postReports(runtime, context, store, pending);
 
   const countFailures = outcomes.filter((o) => !o.counted).map((o) => o.rule.name);
+  const skippedReports = outcomes.filter((o) => o.claim.occurredAt === undefined).length;
   const matched = Object.fromEntries([...matches].map(([name, m]) => [name, m.count]));
   const matchedEvents = outcomes.reduce((sum, o) => sum + o.match.count, 0);
   emitMetrics({
@@ -165,7 +166,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
     CountWriteFailures: countFailures.length,
     CheckReportsPosted: delivery.posted,
     ItemsSpooled: delivery.spooled,
-    ReportsSkipped: outcomes.filter((o) => o.claim.occurredAt === undefined).length,
+    ReportsSkipped: skippedReports,
     ReportsLost: delivery.lost,
   });
   if (matches.size > 0) {
@@ -192,7 +193,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
     reports: {
       posted: delivery.posted,
       spooled: delivery.spooled,
-      skipped: outcomes.filter((o) => o.claim.occurredAt === undefined).length,
+      skipped: skippedReports,
     },
     countFailures,
   };
