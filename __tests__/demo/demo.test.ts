@@ -279,7 +279,7 @@ describe("failures exit 1 with the reason", () => {
     // Which step it gives up in depends on the machine; the message names it.
     expect(err.text()).toMatch(/^demo failed: (starting|running|sending) .+: gave up after 0[.]2 s$/m);
     const children = spawnSync("ps", ["-o", "args=", "--ppid", String(process.pid)], { encoding: "utf8" }).stdout;
-    expect(children.split("\n").filter((line) => line.includes("lambda-bootstrap.mjs"))).toEqual([]);
+    expect(children.split("\n").filter((line) => line.includes("aws-lambda-ric"))).toEqual([]);
   }, 60_000);
 
   test("a function that fails: names the step and the error, and stops everything it started", async () => {
@@ -295,6 +295,6 @@ describe("failures exit 1 with the reason", () => {
     expect(out.text() + err.text()).not.toContain(DEMO_API_KEY);
     // The function processes it started (children of this process) were stopped.
     const children = spawnSync("ps", ["-o", "args=", "--ppid", String(process.pid)], { encoding: "utf8" }).stdout;
-    expect(children.split("\n").filter((line) => line.includes("lambda-bootstrap.mjs"))).toEqual([]);
+    expect(children.split("\n").filter((line) => line.includes("aws-lambda-ric"))).toEqual([]);
   }, 60_000);
 });
