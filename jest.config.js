@@ -1,8 +1,13 @@
-/** @type {import('jest').Config} */
-module.exports = {
+const { join } = require("node:path");
+const { testKinds } = require("./scripts/lib/test-kinds.cjs");
+
+// Two speeds (scripts/lib/test-kinds.cjs): `npm run test:unit` for the inner loop, `npm run test:integration`
+// for the suites that start processes, terraform or dynalite; `npm test` runs both.
+const kinds = testKinds(join(__dirname, "__tests__"));
+
+const shared = {
   testEnvironment: "node",
-  roots: ["<rootDir>/__tests__"],
-  testMatch: ["**/*.test.ts"],
+  rootDir: __dirname,
   // The functions import their siblings as `./x.js` (ESM, as esbuild bundles them); jest loads the .ts.
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   transform: {
@@ -11,6 +16,14 @@ module.exports = {
       { tsconfig: { module: "commonjs", moduleResolution: "node", isolatedModules: true }, diagnostics: false },
     ],
   },
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    { ...shared, displayName: "unit", testMatch: kinds.unit },
+    { ...shared, displayName: "integration", testMatch: kinds.integration },
+  ],
   // Terraform plans and dynalite-backed suites are slow on a 2-core machine.
   testTimeout: 120000,
   maxWorkers: 2,
