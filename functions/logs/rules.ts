@@ -3,12 +3,13 @@
  * evaluation against a decoded payload.
  *
  * Evaluation is on the hot path (10,000 events per payload), so it does per payload what it can (the log group
- * globs: a payload has one log group), per event as little as it can (one scan of the message by one regex
- * that combines every include pattern of the applicable rules), and per match the rest (which rule, excludes,
- * minute buckets, normalizing a sample).
+ * globs: a payload has one log group), per event as little as it can (the prefilter: one scan of the message
+ * for the literals that the applicable rules' include patterns require; most lines contain none and are done),
+ * and per candidate the rest (the RE2 patterns of the rules whose literals occur, excludes, minute buckets,
+ * normalizing a sample).
  *
- * Rules match the raw message (for Lambda's JSON log format, the whole JSON line), only its first
- * {@link MAX_MATCH_CHARS} characters; `$` also matches before a final line break.
+ * Rules match the raw message (for Lambda's JSON log format, the whole JSON line) without its final line break,
+ * only its first {@link MAX_MATCH_CHARS} characters, with RE2 semantics (functions/shared/user-regexp.ts).
  */
 import * as z from "zod/mini";
 import { CHECK_NAME } from "../shared/names.js";
@@ -16,7 +17,7 @@ import type { LogEvent, SubscriptionPayload } from "./decode.js";
 import { addToMinute, type MinuteCounts } from "./minutes.js";
 import { logEventContext, normalizeLogEvent, type LogEventContext, type NormalizedLogEvent } from "./normalize.js";
 import { createRedactor, type Redactor } from "../shared/redact.js";
-import { combineAlternatives, compileUserRegExp, MAX_MATCH_CHARS, UserRegExpError } from "../shared/user-regexp.js";
+import { compileUserPattern, MAX_MATCH_CHARS, UserRegExpError, type UserPattern } from "../shared/user-regexp.js";
 
 /** Statuses a log rule can report (OK is reported by the recovery tick). */
 export const RULE_STATUSES = ["WARNING", "CRITICAL"] as const;
@@ -136,9 +137,9 @@ export interface CompiledRule {
   readonly exclude: readonly string[];
   /** Whether the rule applies to a log group (its globs). */
   readonly appliesTo: (logGroup: string) => boolean;
-  /** The include patterns, combined into one expression where that is safe. */
-  readonly includeRegExps: readonly RegExp[];
-  readonly excludeRegExps: readonly RegExp[];
+  /** The compiled include and exclude patterns (RE2), each with its prefilter literals. */
+  readonly includePatterns: readonly UserPattern[];
+  readonly excludePatterns: readonly UserPattern[];
   /** Built-in redaction plus the rule's `redact` patterns, for its samples. */
   readonly redact: Redactor;
 }
@@ -160,7 +161,7 @@ export interface RuleMatch {
  *
  * @param raw - the parsed list, or its JSON text (as an environment variable holds it).
  * @throws {@link LogRuleConfigError} listing every problem with the rule index and name, the field and the rule
- *   broken; regexes are checked too (syntax, and that the linear-time engine can run them).
+ *   broken; regexes are checked too (RE2 syntax, as Terraform's `regex()` checks them at plan).
  */
 export function compileRules(raw: unknown): CompiledRule[] {
   let value = raw;
@@ -191,10 +192,10 @@ export function compileRules(raw: unknown): CompiledRule[] {
 
 function compileRule(config: RuleConfig, report: (field: string, problem: string) => void): CompiledRule | undefined {
   let ok = true;
-  const compile = (field: string, sources: readonly string[], flags: "" | "g"): RegExp[] =>
+  const compile = (field: string, sources: readonly string[]): UserPattern[] =>
     sources.flatMap((source, j) => {
       try {
-        return [compileUserRegExp(source, flags)];
+        return [compileUserPattern(source)];
       } catch (error) {
         if (!(error instanceof UserRegExpError)) throw error;
         ok = false;
@@ -202,15 +203,11 @@ function compileRule(config: RuleConfig, report: (field: string, problem: string
         return [];
       }
     });
-  const include = compile("include", config.include, "");
-  const exclude = compile("exclude", config.exclude ?? [], "");
-  const redact = compile("redact", config.redact ?? [], "g");
+  const include = compile("include", config.include);
+  const exclude = compile("exclude", config.exclude ?? []);
+  // Checked here so that a broken redact pattern is reported with its field; the redactor compiles its own.
+  compile("redact", config.redact ?? []);
   if (!ok) return undefined;
-
-  const combine = (list: RegExp[]): RegExp[] => {
-    const combined = combineAlternatives(list);
-    return combined ? [combined] : list;
-  };
   const logGroups = config.log_groups ?? undefined;
   return {
     name: config.name,
@@ -222,9 +219,9 @@ function compileRule(config: RuleConfig, report: (field: string, problem: string
     include: config.include,
     exclude: config.exclude ?? [],
     appliesTo: logGroupMatcher(logGroups),
-    includeRegExps: combine(include),
-    excludeRegExps: combine(exclude),
-    redact: createRedactor(redact),
+    includePatterns: include,
+    excludePatterns: exclude,
+    redact: createRedactor(config.redact ?? []),
   };
 }
 
@@ -288,36 +285,123 @@ export function rulesForLogGroup(rules: readonly CompiledRule[], logGroup: strin
 }
 
 /**
- * The part of a message rules see: at most {@link MAX_MATCH_CHARS} characters. Allocation-free for every line
- * shorter than that (a trailing newline is left in place: patterns' `$` allows for it).
+ * The part of a message rules see: at most {@link MAX_MATCH_CHARS} characters, without a final line break
+ * (Lambda's text format ends every message with `\n`; with RE2's `$`, the end of the text, `timed out$` should
+ * still match). Both are slices, which V8 makes without copying.
  */
 export function textToMatch(message: string): string {
-  return message.length > MAX_MATCH_CHARS ? message.slice(0, MAX_MATCH_CHARS) : message;
+  let end = message.length > MAX_MATCH_CHARS ? MAX_MATCH_CHARS : message.length;
+  if (end > 0 && message.charCodeAt(end - 1) === 10) {
+    end--;
+    if (end > 0 && message.charCodeAt(end - 1) === 13) end--;
+  }
+  return end === message.length ? message : message.slice(0, end);
 }
 
 /** Whether the rule matches a text from {@link textToMatch}: an include pattern matches and no exclude does. */
 export function ruleMatchesText(rule: CompiledRule, text: string): boolean {
-  return anyMatches(rule.includeRegExps, text) && !anyMatches(rule.excludeRegExps, text);
+  return anyMatches(rule.includePatterns, text, undefined) && !anyMatches(rule.excludePatterns, text, undefined);
 }
 
-function anyMatches(regexps: readonly RegExp[], text: string): boolean {
-  for (let i = 0; i < regexps.length; i++) if (regexps[i]!.test(text)) return true;
+/**
+ * Whether one of `patterns` matches; each runs only if its prefilter passes. `lower` is the text lower-cased
+ * for case-insensitive literals, computed on first need.
+ */
+function anyMatches(patterns: readonly UserPattern[], text: string, lower: LowerCache | undefined): boolean {
+  for (let i = 0; i < patterns.length; i++) {
+    const pattern = patterns[i]!;
+    const required = pattern.required;
+    if (required !== undefined && !literalsOccur(required.anyOf, required.foldCase ? lowerOf(lower, text) : text)) {
+      continue;
+    }
+    if (pattern.test(text)) return true;
+  }
   return false;
 }
 
-/** Per rule list, per set of applicable rules: one regex combining their includes (null when unsafe). */
-const prefilterCache = new WeakMap<readonly CompiledRule[], Map<string, RegExp | null>>();
+interface LowerCache {
+  text: string | undefined;
+}
 
-function prefilterFor(rules: readonly CompiledRule[], applicable: readonly CompiledRule[]): RegExp | null {
-  let byKey = prefilterCache.get(rules);
-  if (!byKey) prefilterCache.set(rules, (byKey = new Map()));
-  const key = applicable.map((r) => r.name).join("\n");
-  let prefilter = byKey.get(key);
-  if (prefilter === undefined) {
-    prefilter = combineAlternatives(applicable.flatMap((r) => r.includeRegExps)) ?? null;
-    byKey.set(key, prefilter);
+function lowerOf(cache: LowerCache | undefined, text: string): string {
+  if (cache === undefined) return text.toLowerCase();
+  return (cache.text ??= text.toLowerCase());
+}
+
+function literalsOccur(literals: readonly string[], text: string): boolean {
+  for (let i = 0; i < literals.length; i++) if (text.includes(literals[i]!)) return true;
+  return false;
+}
+
+/**
+ * The rules of one log group, prepared for the per-line loop: the literals of every include pattern in one
+ * scan (a V8 expression of escaped literals only: no quantifier, so no backtracking beyond one literal per
+ * position), unless some include pattern requires no literal (then every line is a candidate).
+ */
+export interface RuleMatcher {
+  readonly rules: readonly CompiledRule[];
+  /** Matches a line containing one of the case-sensitive literals; undefined if there are none. */
+  readonly literals: RegExp | undefined;
+  /** Matches a line containing one of the case-insensitive (ASCII) literals; undefined if there are none. */
+  readonly foldedLiterals: RegExp | undefined;
+  /** Some include pattern has no literals: no line can be skipped by the first scan. */
+  readonly everyLine: boolean;
+}
+
+const escapeLiteral = (text: string): string => text.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
+
+/** Prepares {@link matchingRules} for `rules` (the rules of one log group). */
+export function ruleMatcher(rules: readonly CompiledRule[]): RuleMatcher {
+  const exact = new Set<string>();
+  const folded = new Set<string>();
+  let everyLine = false;
+  for (const rule of rules) {
+    for (const pattern of rule.includePatterns) {
+      if (pattern.required === undefined) everyLine = true;
+      else for (const literal of pattern.required.anyOf) (pattern.required.foldCase ? folded : exact).add(literal);
+    }
   }
-  return prefilter;
+  // The `i` flag without `u` folds ASCII letters only (V8 never maps non-ASCII to ASCII there), which is what
+  // the folded literals need: they are ASCII, without k and s.
+  const alternation = (set: Set<string>, flags: string) =>
+    set.size === 0 ? undefined : new RegExp([...set].map(escapeLiteral).join("|"), flags);
+  return { rules, literals: alternation(exact, ""), foldedLiterals: alternation(folded, "i"), everyLine };
+}
+
+/**
+ * The rules that match `text` (a {@link textToMatch} result), in order, appended to `out` (cleared first).
+ * Equivalent to `rules.filter((rule) => ruleMatchesText(rule, text))`, only faster; the property test in
+ * __tests__/logs/prefilter.test.ts checks that on generated rules and lines.
+ */
+export function matchingRules(matcher: RuleMatcher, text: string, out: CompiledRule[]): CompiledRule[] {
+  out.length = 0;
+  if (!matcher.everyLine) {
+    const candidate =
+      (matcher.literals !== undefined && matcher.literals.test(text)) ||
+      (matcher.foldedLiterals !== undefined && matcher.foldedLiterals.test(text));
+    if (!candidate) return out;
+  }
+  const lower: LowerCache = { text: undefined };
+  const rules = matcher.rules;
+  for (let r = 0; r < rules.length; r++) {
+    const rule = rules[r]!;
+    if (anyMatches(rule.includePatterns, text, lower) && !anyMatches(rule.excludePatterns, text, lower)) {
+      out.push(rule);
+    }
+  }
+  return out;
+}
+
+/** Per rule list, per set of applicable rules: the prepared matcher. */
+const matcherCache = new WeakMap<readonly CompiledRule[], Map<string, RuleMatcher>>();
+
+function matcherFor(rules: readonly CompiledRule[], applicable: readonly CompiledRule[]): RuleMatcher {
+  let byKey = matcherCache.get(rules);
+  if (!byKey) matcherCache.set(rules, (byKey = new Map()));
+  const key = applicable.map((r) => r.name).join("\n");
+  let matcher = byKey.get(key);
+  if (matcher === undefined) byKey.set(key, (matcher = ruleMatcher(applicable)));
+  return matcher;
 }
 
 /** The payload fields evaluation reads. */
@@ -334,26 +418,15 @@ export function evaluate(rules: readonly CompiledRule[], payload: EvaluatedPaylo
   const applicable = rulesForLogGroup(rules, payload.logGroup);
   if (applicable.length === 0 || payload.logEvents.length === 0) return matches;
 
-  const prefilter = prefilterFor(rules, applicable);
-  // One rule with one include regex and no exclude: the prefilter IS the rule, no second test needed.
-  const only = applicable.length === 1 ? applicable[0]! : undefined;
-  const direct = only !== undefined && only.excludeRegExps.length === 0 && only.includeRegExps.length === 1;
-
+  const matcher = matcherFor(rules, applicable);
   const context = logEventContext(payload);
   const normalized = new Map<LogEvent, NormalizedLogEvent>();
   const events = payload.logEvents;
+  const matched: CompiledRule[] = [];
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
-    const text = textToMatch(event.message);
-    if (prefilter !== null && !prefilter.test(text)) continue;
-    if (direct) {
-      record(matches, only, event, context, normalized);
-      continue;
-    }
-    for (let r = 0; r < applicable.length; r++) {
-      const rule = applicable[r]!;
-      if (ruleMatchesText(rule, text)) record(matches, rule, event, context, normalized);
-    }
+    matchingRules(matcher, textToMatch(event.message), matched);
+    for (let r = 0; r < matched.length; r++) record(matches, matched[r]!, event, context, normalized);
   }
   return matches;
 }
