@@ -7,6 +7,7 @@ import {
   matchingRules,
   ruleMatcher,
   ruleMatchesText,
+  textToMatch,
   type CompiledRule,
 } from "../../functions/logs/rules";
 import { compileUserPattern, passesPrefilter, UserRegExpError } from "../../functions/shared/user-regexp";
@@ -166,10 +167,18 @@ test("rule sets: the fast path (matchingRules) agrees with testing every rule (g
   const next = rng(11);
   let agreed = 0;
   let nonEmpty = 0;
+  let scanned = 0;
   for (let set = 0; set < 200; set++) {
     const configs: { name: string; include: string[]; exclude?: string[] }[] = [];
-    for (let r = 0; configs.length < 1 + Math.floor(next() * 8) && r < 40; r++) {
-      const include = [generatePattern(next), ...(next() < 0.3 ? [generatePattern(next)] : [])];
+    for (
+      let r = 0;
+      configs.length < (set % 4 === 0 ? 20 + Math.floor(next() * 10) : 1 + Math.floor(next() * 8)) && r < 80;
+      r++
+    ) {
+      // Every fourth set: many rules that each require a literal, so the alternation scan runs.
+      const many = set % 4 === 0;
+      const first = many ? `(?:${generatePattern(next)})lit${r}q` : generatePattern(next);
+      const include = [first, ...(next() < 0.3 ? [generatePattern(next)] : [])];
       const exclude = next() < 0.4 ? [generatePattern(next)] : undefined;
       try {
         compileRules([{ name: "probe", include, exclude }]);
@@ -182,12 +191,19 @@ test("rule sets: the fast path (matchingRules) agrees with testing every rule (g
     const matcher = ruleMatcher(rules);
     const out: CompiledRule[] = [];
     for (let l = 0; l < 50; l++) {
-      const line = generateLine(next) + (next() < 0.5 ? configs[0]!.include[0]!.replace(/[\\()[\]?*+{}^$|]/g, "") : "");
+      const pieceOf = configs[Math.floor(next() * configs.length)]!.include[0]!;
+      const line =
+        generateLine(next) +
+        (next() < 0.5 ? pieceOf.replace(/[\\()[\]?*+{}^$|:]/g, "") : "") +
+        (next() < 0.3 ? `lit${Math.floor(next() * 30)}q` : "") +
+        (next() < 0.3 ? "\n" : "");
       const fast = matchingRules(matcher, line, out).map((rule) => rule.name);
-      const slow = rules.filter((rule) => ruleMatchesText(rule, line)).map((rule) => rule.name);
+      // What rules see: the line without a final line break (and at most 16 KiB).
+      const text = textToMatch(line);
+      const slow = rules.filter((rule) => ruleMatchesText(rule, text)).map((rule) => rule.name);
       const brute = rules
         .filter(
-          (rule) => rule.includePatterns.some((p) => p.test(line)) && !rule.excludePatterns.some((p) => p.test(line)),
+          (rule) => rule.includePatterns.some((p) => p.test(text)) && !rule.excludePatterns.some((p) => p.test(text)),
         )
         .map((rule) => rule.name);
       expect({ line, fast }).toEqual({ line, fast: brute });
@@ -195,7 +211,11 @@ test("rule sets: the fast path (matchingRules) agrees with testing every rule (g
       agreed++;
       if (brute.length > 0) nonEmpty++;
     }
+    if (matcher.exactScan !== undefined) scanned++;
   }
+  // Both first checks ran: the includes loop and, for sets of many literals, the alternation scan.
+  expect(scanned).toBeGreaterThan(10);
+  expect(scanned).toBeLessThan(190);
   expect(agreed).toBe(10_000);
   expect(nonEmpty).toBeGreaterThan(1_000);
 });

@@ -300,32 +300,59 @@ export function textToMatch(message: string): string {
 
 /** Whether the rule matches a text from {@link textToMatch}: an include pattern matches and no exclude does. */
 export function ruleMatchesText(rule: CompiledRule, text: string): boolean {
-  return anyMatches(rule.includePatterns, text, undefined) && !anyMatches(rule.excludePatterns, text, undefined);
+  const line: LineState = { base: text, text, lower: undefined };
+  return anyMatches(rule.includePatterns, line) && !anyMatches(rule.excludePatterns, line);
 }
 
 /**
- * Whether one of `patterns` matches; each runs only if its prefilter passes. `lower` is the text lower-cased
- * for case-insensitive literals, computed on first need.
+ * One line as the per-rule checks see it. `base` is the message cut to {@link MAX_MATCH_CHARS} (the final
+ * line break still there): literal checks run on it, which is sound (the text rules match is a prefix of it)
+ * and exact for literals without line breaks. `text` ({@link textToMatch}) and `lower` are made on first need,
+ * so a line that only meets literal checks costs no string.
  */
-function anyMatches(patterns: readonly UserPattern[], text: string, lower: LowerCache | undefined): boolean {
+interface LineState {
+  base: string;
+  text: string | undefined;
+  lower: string | undefined;
+}
+
+const textOf = (line: LineState): string => (line.text ??= textToMatch(line.base));
+const lowerOf = (line: LineState): string => (line.lower ??= line.base.toLowerCase());
+
+/**
+ * Whether one of `patterns` matches the line; each regex runs only if its prefilter passes. `hits`, when given,
+ * says per pattern whether its literals are known to occur (1), known not to (0), or unknown (undefined).
+ */
+function anyMatches(
+  patterns: readonly UserPattern[],
+  line: LineState,
+  literals?: readonly (readonly number[] | undefined)[],
+  hits?: Uint8Array,
+): boolean {
   for (let i = 0; i < patterns.length; i++) {
     const pattern = patterns[i]!;
-    const required = pattern.required;
-    if (required !== undefined && !literalsOccur(required.anyOf, required.foldCase ? lowerOf(lower, text) : text)) {
+    let known: number | undefined;
+    const indices = literals?.[i];
+    if (indices !== undefined) {
+      known = 0;
+      for (let k = 0; k < indices.length; k++) if (hits![indices[k]!] === 1) known = 1;
+    }
+    if (known === 0) continue;
+    if (pattern.plain) {
+      if (known === 1 || line.base.includes(pattern.source)) return true;
       continue;
     }
-    if (pattern.test(text)) return true;
+    const required = pattern.required;
+    if (
+      known === undefined &&
+      required !== undefined &&
+      !literalsOccur(required.anyOf, required.foldCase ? lowerOf(line) : line.base)
+    ) {
+      continue;
+    }
+    if (pattern.test(textOf(line))) return true;
   }
   return false;
-}
-
-interface LowerCache {
-  text: string | undefined;
-}
-
-function lowerOf(cache: LowerCache | undefined, text: string): string {
-  if (cache === undefined) return text.toLowerCase();
-  return (cache.text ??= text.toLowerCase());
 }
 
 function literalsOccur(literals: readonly string[], text: string): boolean {
@@ -334,19 +361,35 @@ function literalsOccur(literals: readonly string[], text: string): boolean {
 }
 
 /**
- * The rules of one log group, prepared for the per-line loop: the literals of every include pattern in one
- * scan (a V8 expression of escaped literals only: no quantifier, so no backtracking beyond one literal per
- * position), unless some include pattern requires no literal (then every line is a candidate).
+ * The rules of one log group, prepared for the per-line loop: the first check of a line is whether it holds
+ * any literal that an include pattern requires (most lines hold none and are done). With few literals that is
+ * a loop of `includes` (measured faster); with many, one V8 expression of escaped literals only (no
+ * quantifier, so no backtracking beyond one literal per position). When some include pattern requires no
+ * literal, every line is a candidate.
  */
 export interface RuleMatcher {
   readonly rules: readonly CompiledRule[];
-  /** Matches a line containing one of the case-sensitive literals; undefined if there are none. */
-  readonly literals: RegExp | undefined;
-  /** Matches a line containing one of the case-insensitive (ASCII) literals; undefined if there are none. */
-  readonly foldedLiterals: RegExp | undefined;
-  /** Some include pattern has no literals: no line can be skipped by the first scan. */
+  /** The case-sensitive literals, and the case-insensitive (ASCII, lower case) ones. */
+  readonly exact: readonly string[];
+  readonly folded: readonly string[];
+  /** Alternations of the same, when there are many; undefined otherwise. */
+  readonly exactScan: RegExp | undefined;
+  readonly foldedScan: RegExp | undefined;
+  /** Some include pattern has no literals: no line can be skipped by the first check. */
   readonly everyLine: boolean;
+  /**
+   * Per rule, per include pattern: the indices of its literals in `exact` (then `folded`, after them), or
+   * undefined for a pattern without literals. Used when the first check is the includes loop: it records
+   * which literals occur, so a rule none of whose literals occur costs nothing more.
+   */
+  readonly includeLiterals: readonly (readonly (readonly number[] | undefined)[])[];
+  /** Reused for every line (no allocation per line): the line, and which literals occur in it. */
+  readonly line: LineState;
+  readonly literalHits: Uint8Array;
 }
+
+/** Above this many literals one alternation scan beats a loop of `includes` (npm run bench:regex measures it). */
+export const SCAN_THRESHOLD = 16;
 
 const escapeLiteral = (text: string): string => text.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
 
@@ -363,29 +406,93 @@ export function ruleMatcher(rules: readonly CompiledRule[]): RuleMatcher {
   }
   // The `i` flag without `u` folds ASCII letters only (V8 never maps non-ASCII to ASCII there), which is what
   // the folded literals need: they are ASCII, without k and s.
-  const alternation = (set: Set<string>, flags: string) =>
-    set.size === 0 ? undefined : new RegExp([...set].map(escapeLiteral).join("|"), flags);
-  return { rules, literals: alternation(exact, ""), foldedLiterals: alternation(folded, "i"), everyLine };
+  const scan = (set: Set<string>, flags: string) =>
+    set.size <= SCAN_THRESHOLD ? undefined : new RegExp([...set].map(escapeLiteral).join("|"), flags);
+  const exactList = [...exact];
+  const foldedList = [...folded];
+  const index = new Map<string, number>();
+  exactList.forEach((literal, i) => index.set(`=${literal}`, i));
+  foldedList.forEach((literal, i) => index.set(`~${literal}`, exactList.length + i));
+  const includeLiterals = rules.map((rule) =>
+    rule.includePatterns.map((pattern) =>
+      pattern.required?.anyOf.map((literal) => index.get(`${pattern.required!.foldCase ? "~" : "="}${literal}`)!),
+    ),
+  );
+  return {
+    rules,
+    exact: exactList,
+    folded: foldedList,
+    exactScan: scan(exact, ""),
+    foldedScan: scan(folded, "i"),
+    everyLine,
+    includeLiterals,
+    line: { base: "", text: undefined, lower: undefined },
+    literalHits: new Uint8Array(exactList.length + foldedList.length),
+  };
+}
+
+/** Fills `matcher.literalHits` for the line (the includes loop); returns whether any literal occurs. */
+function recordLiterals(matcher: RuleMatcher, line: LineState): boolean {
+  const hits = matcher.literalHits;
+  let any = false;
+  const exact = matcher.exact;
+  const base = line.base;
+  for (let i = 0; i < exact.length; i++) {
+    if (base.includes(exact[i]!)) {
+      hits[i] = 1;
+      any = true;
+    } else hits[i] = 0;
+  }
+  const folded = matcher.folded;
+  if (folded.length > 0) {
+    const lower = lowerOf(line);
+    for (let i = 0; i < folded.length; i++) {
+      const hit = lower.includes(folded[i]!);
+      hits[exact.length + i] = hit ? 1 : 0;
+      any ||= hit;
+    }
+  }
+  return any;
+}
+
+function holdsLiteral(matcher: RuleMatcher, line: LineState): boolean {
+  if (matcher.exactScan !== undefined ? matcher.exactScan.test(line.base) : literalsOccur(matcher.exact, line.base)) {
+    return true;
+  }
+  if (matcher.folded.length === 0) return false;
+  // Case-insensitive ASCII without lower-casing the line: the `i` alternation (or one per literal).
+  if (matcher.foldedScan !== undefined) return matcher.foldedScan.test(line.base);
+  return literalsOccur(matcher.folded, lowerOf(line));
 }
 
 /**
- * The rules that match `text` (a {@link textToMatch} result), in order, appended to `out` (cleared first).
- * Equivalent to `rules.filter((rule) => ruleMatchesText(rule, text))`, only faster; the property test in
- * __tests__/logs/prefilter.test.ts checks that on generated rules and lines.
+ * The rules that match `message` (cut and stripped as {@link textToMatch} says), in order, appended to `out`
+ * (cleared first). Equivalent to `rules.filter((rule) => ruleMatchesText(rule, textToMatch(message)))`, only
+ * faster; the property test in __tests__/logs/prefilter.test.ts checks that on generated rules and lines.
  */
-export function matchingRules(matcher: RuleMatcher, text: string, out: CompiledRule[]): CompiledRule[] {
+export function matchingRules(matcher: RuleMatcher, message: string, out: CompiledRule[]): CompiledRule[] {
   out.length = 0;
-  if (!matcher.everyLine) {
-    const candidate =
-      (matcher.literals !== undefined && matcher.literals.test(text)) ||
-      (matcher.foldedLiterals !== undefined && matcher.foldedLiterals.test(text));
-    if (!candidate) return out;
-  }
-  const lower: LowerCache = { text: undefined };
+  const line = matcher.line;
+  line.base = message.length > MAX_MATCH_CHARS ? message.slice(0, MAX_MATCH_CHARS) : message;
+  line.text = undefined;
+  line.lower = undefined;
   const rules = matcher.rules;
+  if (matcher.exactScan !== undefined || matcher.foldedScan !== undefined) {
+    // Many literals: one scan says whether any occurs; each rule then checks its own.
+    if (!matcher.everyLine && !holdsLiteral(matcher, line)) return out;
+    for (let r = 0; r < rules.length; r++) {
+      const rule = rules[r]!;
+      if (anyMatches(rule.includePatterns, line) && !anyMatches(rule.excludePatterns, line)) out.push(rule);
+    }
+    return out;
+  }
+  // Few literals: the includes loop records which occur, so most rules are decided by a table look-up.
+  if (!recordLiterals(matcher, line) && !matcher.everyLine) return out;
+  const literalHits = matcher.literalHits;
   for (let r = 0; r < rules.length; r++) {
     const rule = rules[r]!;
-    if (anyMatches(rule.includePatterns, text, lower) && !anyMatches(rule.excludePatterns, text, lower)) {
+    const literals = matcher.includeLiterals[r]!;
+    if (anyMatches(rule.includePatterns, line, literals, literalHits) && !anyMatches(rule.excludePatterns, line)) {
       out.push(rule);
     }
   }
@@ -425,7 +532,7 @@ export function evaluate(rules: readonly CompiledRule[], payload: EvaluatedPaylo
   const matched: CompiledRule[] = [];
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
-    matchingRules(matcher, textToMatch(event.message), matched);
+    matchingRules(matcher, event.message, matched);
     for (let r = 0; r < matched.length; r++) record(matches, matched[r]!, event, context, normalized);
   }
   return matches;

@@ -61,6 +61,11 @@ export interface UserPattern {
   readonly source: string;
   /** The prefilter's literals; undefined when the pattern requires no literal that is known. */
   readonly required: RequiredLiterals | undefined;
+  /**
+   * The pattern has no metacharacter and no line break: it matches exactly where its source occurs, so
+   * {@link UserPattern.test} is `includes` (its one required literal is the source itself).
+   */
+  readonly plain: boolean;
   /** Whether the pattern matches somewhere in `text` (RE2 search; `^`/`$` are the text's ends unless `(?m)`). */
   test(text: string): boolean;
   /** `text` with every match replaced by `replacement`, taken literally (no `$1`). */
@@ -95,10 +100,14 @@ export function compileUserPattern(source: string): UserPattern {
   }
   const required = requiredLiterals(source);
   const replaceAll = (text: string, replacement: string): string => re.matcher(text).replaceAll(() => replacement);
+  // A pattern without metacharacters (`ERROR`, `Task timed out`) matches exactly where the string occurs:
+  // `includes` answers that without entering the engine.
+  const plain = PLAIN_LITERAL.test(source);
   return {
     source,
     required,
-    test: (text) => re.test(text),
+    plain,
+    test: plain ? (text) => text.includes(source) : (text) => re.test(text),
     replaceAll,
     [Symbol.replace]: replaceAll,
   };
@@ -144,6 +153,9 @@ export function requiredLiterals(source: string): RequiredLiterals | undefined {
   if (anyOf === undefined || anyOf.length === 0) return undefined;
   return { anyOf: [...new Set(anyOf)], foldCase };
 }
+
+/** No RE2 metacharacter (nor a line break, which the text rules see may lack): the pattern is its own literal. */
+const PLAIN_LITERAL = /^[^\\^$.|?*+()[\]{}\r\n]+$/;
 
 const REPEAT = /^\{(\d+)(?:,(\d*))?\}/;
 const POSIX_CLASS = /^\[:\^?[a-z]+:\]/;
