@@ -1,6 +1,7 @@
 /** The check function's input: shapes, null as absent, documented defaults, errors that name the field. */
 import { MackerelValidationError } from "../../functions/shared/errors";
 import { CheckInputError, compileRegex, parseCheckEvent, parseCheckSpec } from "../../functions/check/spec";
+import type { UserPattern } from "../../functions/shared/user-regexp";
 
 /** What Terraform sends for an item with only the required attributes: every optional one is null. */
 const tfHttp = {
@@ -180,11 +181,11 @@ describe("parseCheckEvent", () => {
     ]);
   });
 
-  test("body_regex is compiled; RE2 leading flags become JavaScript flags", () => {
-    const spec = parseCheckSpec({ ...tfHttp, body_regex: '(?i)"status":\\s*"ok"' }) as { bodyRegex: RegExp };
-    expect(spec.bodyRegex.flags).toBe("i");
+  test("body_regex is compiled with RE2 semantics (inline flags anywhere, as Terraform validated)", () => {
+    const spec = parseCheckSpec({ ...tfHttp, body_regex: '(?i)"status":\\s*"ok"' }) as { bodyRegex: UserPattern };
     expect(spec.bodyRegex.test('{"STATUS": "OK"}')).toBe(true);
-    expect(compileRegex("(?is)a.b").flags).toBe("is");
+    expect(compileRegex("(?is)a.b").test("A\nB")).toBe(true);
+    expect(compileRegex('"ok":(?i)TRUE').test('"ok":true')).toBe(true);
     expect(issuesOf(() => parseCheckSpec({ ...tfHttp, body_regex: "(unclosed" }))[0]).toMatch(
       /^check\.body_regex: does not compile/,
     );

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 /**
  * Synth tests of the log monitoring feature in the CDKTF construct (no terraform binary): the logs function's
  * environment and least-privilege role, the state table, subscriptions from literal props, the account policy,
@@ -39,7 +40,7 @@ const dynamoActions = (policy: string): string[] =>
     .sort();
 
 describe("the logs function", () => {
-  test("environment: the Mackerel contract, the rules as JSON, the module's own log groups, the table", () => {
+  test("environment: the Mackerel contract, the rules' digest (the rules are a table item), own log groups, the table", () => {
     const tf = synth({ logRules: RULES });
     const env = tf.resource.aws_lambda_function.logs.environment.variables as Record<string, string>;
     expect(env).toMatchObject({
@@ -47,7 +48,19 @@ describe("the logs function", () => {
       MACKEREL_SERVICE_NAME: "orders",
       STATE_TABLE_NAME: "${aws_dynamodb_table.state.name}",
     });
-    expect(JSON.parse(env.MACKEREL_LOG_RULES!)).toEqual(RULES);
+    expect(env.MACKEREL_LOG_RULES).toBeUndefined();
+    const item = tf.resource.aws_dynamodb_table_item.config_log_rules;
+    expect(item).toMatchObject({
+      table_name: "${aws_dynamodb_table.state.name}",
+      hash_key: "${aws_dynamodb_table.state.hash_key}",
+      range_key: "${aws_dynamodb_table.state.range_key}",
+    });
+    const stored = JSON.parse(item.item as string) as Record<string, { S: string }>;
+    expect(stored).toEqual({ pk: { S: "config" }, sk: { S: "log_rules" }, json: { S: JSON.stringify(RULES) } });
+    expect(env.MACKEREL_LOG_RULES_SHA256).toBe(createHash("sha256").update(JSON.stringify(RULES)).digest("hex"));
+    // Terraform writes the rules before it updates the functions that read them.
+    expect(tf.resource.aws_lambda_function.logs.depends_on).toContain("aws_dynamodb_table_item.config_log_rules");
+    expect(tf.resource.aws_lambda_function.check.depends_on).toContain("aws_dynamodb_table_item.config_log_rules");
     expect(env.MACKEREL_SERVERLESS_OWN_LOG_GROUPS).toContain("/aws/lambda/mackerel-serverless-logs");
     expect(tf.resource.aws_lambda_function.logs).toMatchObject({
       function_name: "mackerel-serverless-logs",
@@ -57,7 +70,7 @@ describe("the logs function", () => {
     });
     // The tick runs in the check function: the same rules, the same table.
     const checkEnv = tf.resource.aws_lambda_function.check.environment.variables as Record<string, string>;
-    expect(checkEnv.MACKEREL_LOG_RULES).toBe(env.MACKEREL_LOG_RULES);
+    expect(checkEnv.MACKEREL_LOG_RULES_SHA256).toBe(env.MACKEREL_LOG_RULES_SHA256);
     expect(checkEnv.STATE_TABLE_NAME).toBe("${aws_dynamodb_table.state.name}");
   });
 
@@ -159,7 +172,7 @@ describe("literal rules are checked at synth with the functions' compiler", () =
   test.each([
     [
       [{ name: "bad", include: ["(?=x)x"] }],
-      /^logRules: log_rules\[0\] \("bad"\)\.include\[0\]: must be runnable in linear time/,
+      /^logRules: log_rules\[0\] \("bad"\)\.include\[0\]: is not a valid RE2 regular expression/,
     ],
     [[{ name: "x", include: [] }], /log_rules\[0\] \("x"\)\.include: must list at least one regular expression/],
     [[{ name: "a b", include: ["x"] }], /log_rules\[0\] \("a b"\)\.name: must be 1–64 characters/],
@@ -174,9 +187,10 @@ describe("the module stack", () => {
     expect(tf.output.logs_function_arn.value).toBe("${aws_lambda_function.logs.arn}");
     expect(tf.output.state_table_name.value).toBe("${aws_dynamodb_table.state.name}");
     expect(OUTPUTS.map((o) => o.name)).toEqual(expect.arrayContaining(["logs_function_arn", "state_table_name"]));
-    expect(tf.resource.aws_lambda_function.logs.environment.variables.MACKEREL_LOG_RULES).toBe(
-      "${jsonencode(var.log_rules)}",
+    expect(tf.resource.aws_lambda_function.logs.environment.variables.MACKEREL_LOG_RULES_SHA256).toBe(
+      "${sha256(jsonencode(var.log_rules))}",
     );
+    expect(tf.resource.aws_dynamodb_table_item.config_log_rules.item).toContain("jsonencode(var.log_rules)");
     expect(tf.resource.aws_cloudwatch_log_subscription_filter.log_subscription.for_each).toContain(
       "var.log_subscriptions",
     );

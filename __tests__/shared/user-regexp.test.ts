@@ -1,15 +1,14 @@
 import {
-  combineAlternatives,
-  compileUserRegExp,
-  enableLinearRegExpFallback,
+  compileUserPattern,
   MAX_PATTERN_LENGTH,
-  rewritePattern,
+  passesPrefilter,
+  requiredLiterals,
   UserRegExpError,
 } from "../../functions/shared/user-regexp";
 
 function problemOf(source: string): string | undefined {
   try {
-    compileUserRegExp(source);
+    compileUserPattern(source);
     return undefined;
   } catch (error) {
     expect(error).toBeInstanceOf(UserRegExpError);
@@ -17,75 +16,92 @@ function problemOf(source: string): string | undefined {
   }
 }
 
-describe("catastrophic backtracking", () => {
-  test("this Node.js has V8's linear-time engine (the fallback and the l flag)", () => {
-    expect(enableLinearRegExpFallback()).toEqual({ linear: true });
-    // Idempotent: the flags are set once per process.
-    expect(enableLinearRegExpFallback()).toBe(enableLinearRegExpFallback());
-  });
+/** A 16 KiB line of text that almost matches (the shape that makes backtracking engines explode). */
+const hostile = (unit: string, tail = "!") => `${unit.repeat(Math.ceil((16 * 1024) / unit.length))}${tail}`;
 
-  test('(a+)+$ on "a" x 40 + "!" completes in well under a second (2^40 steps without the fallback)', () => {
-    const re = compileUserRegExp("(a+)+$");
+describe("linear time on hostile input, through every engine path", () => {
+  test.each([
+    ["(a+)+$", hostile("a")],
+    ["(a|a)+$", hostile("a")],
+    ["(a|aa)+$", hostile("a")],
+    ["(\\w+\\s?)+$", hostile("word ")],
+    ["(.*a){12}", hostile("b", "a")],
+    ["(.*a){12}", hostile("ab ")],
+    [".*ERROR.*", hostile("ERRO")],
+    [".*[Tt]imeout.*", hostile("Timeou")],
+    ["^(([a-z])+.)+[A-Z]([a-z])+$", hostile("ab ")],
+    ["(?i)(x+x+)+y", hostile("X")],
+    ["(?i)error|warn(ing)?|fatal", hostile("erro warnin fata ")],
+    ["(\\pL+\\d?)+€$", hostile("é")],
+    ["(😀+)+x", hostile("😀")],
+    ["(a{1,1000}){1}b", hostile("a")],
+    ["(?s)(.*\\n){3}.*FATAL", hostile("line\n")],
+  ])("%s on a 16 KiB near-miss line takes milliseconds", (source, line) => {
+    const pattern = compileUserPattern(source);
     const started = performance.now();
-    expect(re.test(`${"a".repeat(40)}!`)).toBe(false);
+    for (let i = 0; i < 5; i++) pattern.test(line);
     expect(performance.now() - started).toBeLessThan(500);
   });
 
-  test.each(["(a|a)+$", "(a|aa)+$", "(\\w+\\s?)+$", "(.*a){12}", "^(([a-z])+.)+[A-Z]([a-z])+$"])(
-    "other exponential pattern %s is bounded too, on a 16 KiB hostile line",
-    (source) => {
-      let re: RegExp;
-      try {
-        re = compileUserRegExp(source);
-      } catch (error) {
-        // Refused at compile time is the other acceptable outcome: it can then never run.
-        expect((error as UserRegExpError).problem).toBe("not-linear");
-        return;
-      }
-      const started = performance.now();
-      re.test(`${"a".repeat(16 * 1024)}!`);
-      re.test(`${"ab ".repeat(30)}!`);
-      expect(performance.now() - started).toBeLessThan(1_000);
-    },
-  );
-
-  test("the fallback gives the same answers as backtracking would", () => {
-    const re = compileUserRegExp("(a+)+b");
-    expect(re.test(`${"a".repeat(30)}b`)).toBe(true);
-    expect(re.test(`${"a".repeat(30)}c`)).toBe(false);
+  test("answers are RE2's (a match at the end of a long line is found)", () => {
+    expect(compileUserPattern("(a+)+b").test(`${"a".repeat(30)}b`)).toBe(true);
+    expect(compileUserPattern("(a+)+b").test(`${"a".repeat(30)}c`)).toBe(false);
+    expect(compileUserPattern("(.*a){12}").test("a".repeat(12))).toBe(true);
+    expect(compileUserPattern("(.*a){12}").test("a".repeat(11))).toBe(false);
   });
 });
 
-describe("compileUserRegExp refuses what the linear engine cannot run", () => {
+describe("RE2 syntax and semantics (what Terraform's regex() accepts is what runs)", () => {
   test.each([
-    ["(a)\\1", "backreference"],
-    ["(?<x>a)\\k<x>", "named backreference"],
-    ["foo(?=bar)", "lookahead"],
-    ["foo(?!bar)", "negative lookahead"],
-    ["\\d{1,30}", "large counted repetition"],
-  ])("%s (%s) is not-linear, with a message that says how to fix it", (source) => {
-    expect(problemOf(source)).toBe("not-linear");
-    expect(() => compileUserRegExp(source)).toThrow(/linear time.*backreferences.*lookahead/);
-  });
-
-  test.each(["(?<=user=)\\w+", "(?<!x)ERROR", "\\bERROR\\b", "^START", "a{2,}", "\\d{4}-\\d\\d", "[^\\s]+@x"])(
-    "%s is accepted (lookbehind, anchors, small counts are fine)",
-    (source) => expect(problemOf(source)).toBeUndefined(),
-  );
-
-  test.each([
-    ["(", /not a valid regular expression/],
-    ["[a-", /not a valid regular expression/],
-    ["*x", /not a valid regular expression/],
-    ["(?s)a.b", /only a leading \(\?i\)/],
-    ["a(?i)b", /only a leading \(\?i\)/],
-  ])("a syntax error in %s is reported as such", (source, message) => {
+    ["(a)\\1", /invalid escape sequence: `\\1`/],
+    ["foo(?=bar)", /invalid or unsupported Perl syntax: `\(\?=`/],
+    ["foo(?!bar)", /invalid or unsupported Perl syntax/],
+    ["(?<=user=)\\w+", /invalid named capture/],
+    ["(", /missing closing \)/],
+    ["[a-", /missing closing \]/],
+    ["*x", /missing argument to repetition operator/],
+    ["a{1001}", /invalid repeat count/],
+    ["\\Z", /invalid escape sequence/],
+  ])("%s is refused with RE2's reason", (source, reason) => {
     expect(problemOf(source)).toBe("syntax");
-    expect(() => compileUserRegExp(source)).toThrow(message);
+    expect(() => compileUserPattern(source)).toThrow(reason);
+    expect(() => compileUserPattern(source)).toThrow(/^is not a valid RE2 regular expression: /);
   });
 
-  test("the V8 prefix is stripped from syntax errors, so the message reads as a rule", () => {
-    expect(() => compileUserRegExp("(")).toThrow(/^is not a valid regular expression: [^/]/);
+  test.each([
+    "(?s)a.b",
+    "a(?i)b",
+    "\\pL+",
+    "\\p{Greek}",
+    "[[:alpha:]]+",
+    "\\Qa.b\\E",
+    "\\d{1,30}",
+    "a{1000}",
+    "(?P<n>a)",
+    "(?<n>a)",
+    "\\A\\z",
+    "(?U)a+",
+  ])("%s (RE2 syntax the old engine refused) is accepted", (source) => expect(problemOf(source)).toBeUndefined());
+
+  test.each([
+    ["timed out$", "Task timed out", true],
+    ["timed out$", "Task timed out\n", false], // $ is the end of the text; the log rules strip a final \n
+    ["(?m)timed out$", "Task timed out\nnext", true],
+    ["^a.c$", "a\nc", false],
+    ["(?s)^a.c$", "a\nc", true],
+    ["(?i)error", "ERROR", true],
+    ["(?i)k", "\u212a", true], // KELVIN SIGN folds to k in RE2
+    ["(?i)s", "\u017f", true], // LONG S folds to s
+    ["a(?i)b", "aB", true],
+    ["a(?i)b", "AB", false],
+    ["^.$", "😀", true], // one code point, not two UTF-16 units
+    ["\\pL", "é", true],
+    ["[[:digit:]]+", "x42", true],
+    ["\\Qa.b\\E", "axb", false],
+    ["\\Qa.b\\E", "a.b", true],
+    ["\\d{1,30}", "abc 7", true],
+  ])("%j on %j → %s", (source, text, expected) => {
+    expect(compileUserPattern(source).test(text)).toBe(expected);
   });
 
   test("an empty pattern (matches every line) is refused", () => {
@@ -97,127 +113,50 @@ describe("compileUserRegExp refuses what the linear engine cannot run", () => {
     expect(problemOf("a".repeat(MAX_PATTERN_LENGTH))).toBeUndefined();
   });
 
-  test("the compiled expression carries no i/u flag (which would disable the fallback)", () => {
-    expect(compileUserRegExp("(?i)error").flags).toBe("");
-    expect(compileUserRegExp("token", "g").flags).toBe("g");
+  test("replaceAll replaces every match literally ($ in the replacement is not special)", () => {
+    const pattern = compileUserPattern("token-[0-9]+");
+    expect(pattern.replaceAll("a token-1 b token-22", "$&[R]$1")).toBe("a $&[R]$1 b $&[R]$1");
+    expect("x token-3 y".replace(pattern, "[REDACTED]")).toBe("x [REDACTED] y");
+    expect(pattern.replaceAll(`${"token-9 ".repeat(10_000)}`, "R")).toBe("R ".repeat(10_000));
   });
 });
 
-describe("$ matches before a final line break (Lambda's text lines end with \\n)", () => {
+describe("required literals (the prefilter)", () => {
   test.each([
-    ["timed out$", "Task timed out\n", true],
-    ["timed out$", "Task timed out\r\n", true],
-    ["timed out$", "Task timed out", true],
-    ["timed out$", "Task timed out\n\n", false],
-    ["timed out$", "Task timed out after", false],
-    ["^$", "\n", true],
-    ["[$]5", "costs $5", true], // $ in a class stays a dollar
-    ["\\$5", "costs $5\n", true], // an escaped $ stays a dollar
-  ])("%j on %j → %s", (source, text, expected) => {
-    expect(compileUserRegExp(source).test(text)).toBe(expected);
-  });
-});
-
-describe("a leading (?i) matches ASCII letters in either case without the i flag", () => {
-  const sources = [
-    "error",
-    "Task timed out",
-    "[a-f]+x",
-    "[^a-z]+",
-    "[A-Z_]{2}",
-    "[0-z]",
-    "\\berror\\b",
-    "\\d+ms",
-    "\\x41b",
-    "(?<name>abc)+",
-    "(?:ab|cd)e",
-    "(?<=key=)val",
-    "\\cJ",
-    "a\\u0062c",
-    "[\\w-]+",
-    "[\\x41-Z]",
-    "[a-]",
-    "[-a]+",
-    "[^-a]",
-    "[\\d-z]+",
-    "\\Bx",
-    "[\\]a]",
-  ];
-  const samples = [
-    "ERROR",
-    "error",
-    "ErRoR",
-    "task TIMED out",
-    "ABCDEFX",
-    "abc",
-    "123",
-    "0AZ_",
-    "Ab",
-    "key=VAL",
-    "KEY=val",
-    "\n",
-    "ABC",
-    "aBc",
-    "cDe",
-    "AB e",
-    "20MS",
-    "zz",
-    "__",
-    "[",
-    "`",
-    "^",
-    "Ab",
-    "b",
-    "AB",
-    "-",
-    "A-",
-    "9Z",
-    "Bx",
-    "]A",
-    "\\",
-  ];
-
-  test.each(sources)("%s behaves like the i flag on every sample", (source) => {
-    const folded = compileUserRegExp(`(?i)${source}`);
-    const reference = new RegExp(source, "i");
-    for (const sample of samples) expect([sample, folded.test(sample)]).toEqual([sample, reference.test(sample)]);
+    ["ERROR", ["ERROR"]],
+    [".*ERROR.*", ["ERROR"]],
+    ["timeout after [0-9]+ ms", ["timeout after "]],
+    ["status=5[0-9][0-9]", ["status=5"]],
+    ["Task timed out", ["Task timed out"]],
+    ["panic:", ["panic:"]],
+    ["ERROR|FATAL", ["ERROR", "FATAL"]],
+    ["colou?r", ["colo"]],
+    ["ab+c", ["ab"]],
+    ["(?i)Error", ["error"]],
+    ["(?i)Timeout", ["timeout"]],
+    ["a\\.b", ["a.b"]],
+    ["\\Qa|b\\Exyz", ["xyz"]], // the | inside \Q…\E is no alternative
+    ["😀+x", ["😀"]],
+    ["x😀?", ["x"]],
+  ])("%s requires one of %j", (source, anyOf) => {
+    expect(requiredLiterals(source)?.anyOf).toEqual(anyOf);
   });
 
-  test("rewritePattern shows the folding", () => {
-    expect(rewritePattern("ab", true)).toBe("[aA][bB]");
-    expect(rewritePattern("[a-c]", true)).toBe("[a-cA-C]");
-    expect(rewritePattern("[^xY]", true)).toBe("[^xYXy]");
-    expect(rewritePattern("\\d\\x41(?<id>z)", true)).toBe("\\d[\\x41a](?<id>[zZ])");
-    expect(rewritePattern("[a-]", true)).toBe("[a\\-A]"); // a trailing dash must not become a range
-    expect(rewritePattern("$[$]", false)).toBe("(?:\\r?\\n)?$[$]");
-    expect(rewritePattern("ab", false)).toBe("ab");
+  test("(?i) literals are lower case and exclude k and s (RE2 folds them with non-ASCII letters)", () => {
+    expect(requiredLiterals("(?i)OutOfMemory")).toEqual({ anyOf: ["outofmemory"], foldCase: true });
+    expect(requiredLiterals("(?i)Task timed out")).toEqual({ anyOf: [" timed out"], foldCase: true });
+    expect(requiredLiterals("(?i)sks")).toBeUndefined();
   });
 
-  test("without (?i), case matters", () => {
-    expect(compileUserRegExp("error").test("ERROR")).toBe(false);
-  });
-});
+  test.each(["\\d+", "^.*$", "a?", "[abc]", "(ERROR)", "ERROR|\\d", "a(?i)b", "(?-s)x", ".", "\\Qa|b\\E|xyz"])(
+    "%s has no known required literal (the regex always runs)",
+    (source) => expect(requiredLiterals(source)).toBeUndefined(),
+  );
 
-describe("combineAlternatives", () => {
-  test("matches when any part matches, and only then", () => {
-    const combined = combineAlternatives([compileUserRegExp("^ERROR"), compileUserRegExp("timed out$")])!;
-    expect(combined.test("ERROR x")).toBe(true);
-    expect(combined.test("x timed out\n")).toBe(true);
-    expect(combined.test("x ERROR")).toBe(false);
-  });
-
-  test("alternatives inside one part stay inside it", () => {
-    const combined = combineAlternatives([compileUserRegExp("^a|b$"), compileUserRegExp("c")])!;
-    expect(combined.source).toBe("(?:^a|b(?:\\r?\\n)?$)|(?:c)");
-  });
-
-  test("one expression is returned as is; none gives undefined", () => {
-    const re = compileUserRegExp("x");
-    expect(combineAlternatives([re])).toBe(re);
-    expect(combineAlternatives([])).toBeUndefined();
-  });
-
-  test("a combination that cannot compile (duplicate group names) gives undefined, for separate tests", () => {
-    expect(combineAlternatives([compileUserRegExp("(?<n>a)"), compileUserRegExp("(?<n>b)")])).toBeUndefined();
+  test("passesPrefilter", () => {
+    expect(passesPrefilter(requiredLiterals("ERROR"), "an ERROR here")).toBe(true);
+    expect(passesPrefilter(requiredLiterals("ERROR"), "an error here")).toBe(false);
+    expect(passesPrefilter(requiredLiterals("(?i)error"), "an ErRoR here")).toBe(true);
+    expect(passesPrefilter(undefined, "anything")).toBe(true);
   });
 });

@@ -7,6 +7,7 @@
 import * as z from "zod/mini";
 import { MackerelValidationError } from "../shared/errors.js";
 import { CHECK_NAME } from "../shared/names.js";
+import { compileUserPattern, type UserPattern } from "../shared/user-regexp.js";
 
 export const CHECK_KINDS = ["logs_insights", "http", "sfn_execution", "log_freshness"] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
@@ -56,7 +57,8 @@ export interface HttpSpec extends CommonSpec {
   headers: Record<string, string>;
   expectedStatus: number[];
   bodyContains?: string;
-  bodyRegex?: RegExp;
+  /** RE2, like Terraform's validation: linear time on the whole (1 MiB) body. */
+  bodyRegex?: UserPattern;
   timeoutSeconds: number;
   warningLatencyMs?: number;
   criticalLatencyMs?: number;
@@ -209,13 +211,13 @@ function fail(issues: string[], checkName?: string): never {
 }
 
 /**
- * Compiles a regex written for RE2 (what Terraform validated) with JavaScript's engine. A leading RE2
- * flag group such as `(?i)` or `(?is)` becomes JavaScript flags; everything else is passed through.
+ * Compiles `body_regex` with the engine of the log rules: RE2 syntax and semantics, exactly what Terraform's
+ * `regex()` validated, in time linear in the body whatever the pattern.
+ *
+ * @throws `UserRegExpError` naming the rule broken.
  */
-export function compileRegex(pattern: string): RegExp {
-  const flags = /^[(][?]([ims]+)[)]/.exec(pattern);
-  if (!flags) return new RegExp(pattern);
-  return new RegExp(pattern.slice(flags[0].length), [...new Set(flags[1])].join(""));
+export function compileRegex(pattern: string): UserPattern {
+  return compileUserPattern(pattern);
 }
 
 /** Whether a threshold pair is ordered so that WARNING comes before CRITICAL in the given direction. */
@@ -292,7 +294,7 @@ export function parseCheckSpec(input: unknown): CheckSpec {
       };
     }
     case "http": {
-      let bodyRegex: RegExp | undefined;
+      let bodyRegex: UserPattern | undefined;
       if (data.body_regex !== undefined) {
         try {
           bodyRegex = compileRegex(data.body_regex);

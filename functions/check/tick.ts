@@ -36,7 +36,7 @@ import type { Runtime } from "../shared/runtime.js";
 import { hostIdOrPlaceholder, SPOOL_HOST_PLACEHOLDER } from "../shared/spool.js";
 import { type MinuteBucket, type RuleState, sharedStateStore } from "../shared/state-store.js";
 import { claimBrokenRuleReports, type PendingReport, recoveryMessage } from "../logs/rule-reports.js";
-import { loadRuleSet, type RuleSet } from "../logs/rule-set.js";
+import { loadConfiguredRuleSet, type RuleSet } from "../logs/rule-set.js";
 
 /** A minute is flushed this long after it ends (late events within it are in the first post). */
 export const TICK_GRACE_SECONDS = 120;
@@ -168,7 +168,7 @@ export async function runTick(rt: Runtime, context: LambdaContext, log: Logger):
     throw new ConfigurationError("STATE_TABLE_NAME: is required by the tick (per-minute counts and rule state)");
   }
   const store = sharedStateStore(env.STATE_TABLE_NAME);
-  ruleSet ??= loadRuleSet(env.MACKEREL_LOG_RULES);
+  ruleSet ??= await loadConfiguredRuleSet(env, store);
   const rules = ruleSet.rules;
 
   const nowMs = Date.now();

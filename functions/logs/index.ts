@@ -29,7 +29,7 @@ import { isOwnLogGroup, parseOwnLogGroups } from "./loop-guard.js";
 import { epochMinuteSeconds } from "./minutes.js";
 import { buildRuleReport } from "./report.js";
 import { claimBrokenRuleReports, type PendingReport } from "./rule-reports.js";
-import { type BrokenRule, loadRuleSet } from "./rule-set.js";
+import { type BrokenRule, loadConfiguredRuleSet } from "./rule-set.js";
 import { type CompiledRule, evaluate, type RuleMatch } from "./rules.js";
 
 /** What an invocation did (the return value, for tests and for Lambda's logs). */
@@ -70,8 +70,14 @@ let setup: Setup | undefined;
 /** Rules that cannot run are reported once per container (and at most hourly across containers). */
 let brokenReported = false;
 
-function loadSetup(env: FunctionEnvironment): Setup {
-  const ruleSet = loadRuleSet(env.MACKEREL_LOG_RULES);
+async function loadSetup(env: FunctionEnvironment): Promise<Setup> {
+  if (!env.STATE_TABLE_NAME) {
+    throw new ConfigurationError(
+      "STATE_TABLE_NAME: is required by the logs function (per-minute counts and rule state)",
+    );
+  }
+  const store = sharedStateStore(env.STATE_TABLE_NAME);
+  const ruleSet = await loadConfiguredRuleSet(env, store);
   for (const rule of ruleSet.broken) {
     log.error("log rule cannot run: skipped, the other rules keep running", {
       rule: rule.name,
@@ -79,17 +85,12 @@ function loadSetup(env: FunctionEnvironment): Setup {
       reason: rule.reason,
     });
   }
-  if (!env.STATE_TABLE_NAME) {
-    throw new ConfigurationError(
-      "STATE_TABLE_NAME: is required by the logs function (per-minute counts and rule state)",
-    );
-  }
   return {
     rules: ruleSet.rules,
     byName: new Map(ruleSet.rules.map((rule) => [rule.name, rule])),
     broken: ruleSet.broken,
     ownLogGroups: parseOwnLogGroups(env.MACKEREL_SERVERLESS_OWN_LOG_GROUPS, "MACKEREL_SERVERLESS_OWN_LOG_GROUPS"),
-    store: sharedStateStore(env.STATE_TABLE_NAME),
+    store,
   };
 }
 
@@ -97,7 +98,7 @@ function loadSetup(env: FunctionEnvironment): Setup {
 export async function handler(event: unknown, context: LambdaContext): Promise<LogsResult> {
   const startedMs = Date.now();
   runtime ??= createRuntime();
-  setup ??= loadSetup(runtime.env);
+  setup ??= await loadSetup(runtime.env);
 
   const decoded = decodeSubscriptionEvent(event);
   if (decoded.kind === "corrupt") {

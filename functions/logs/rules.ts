@@ -3,12 +3,13 @@
  * evaluation against a decoded payload.
  *
  * Evaluation is on the hot path (10,000 events per payload), so it does per payload what it can (the log group
- * globs: a payload has one log group), per event as little as it can (one scan of the message by one regex
- * that combines every include pattern of the applicable rules), and per match the rest (which rule, excludes,
- * minute buckets, normalizing a sample).
+ * globs: a payload has one log group), per event as little as it can (the prefilter: one scan of the message
+ * for the literals that the applicable rules' include patterns require; most lines contain none and are done),
+ * and per candidate the rest (the RE2 patterns of the rules whose literals occur, excludes, minute buckets,
+ * normalizing a sample).
  *
- * Rules match the raw message (for Lambda's JSON log format, the whole JSON line), only its first
- * {@link MAX_MATCH_CHARS} characters; `$` also matches before a final line break.
+ * Rules match the raw message (for Lambda's JSON log format, the whole JSON line) without its final line break,
+ * only its first {@link MAX_MATCH_CHARS} characters, with RE2 semantics (functions/shared/user-regexp.ts).
  */
 import * as z from "zod/mini";
 import { CHECK_NAME } from "../shared/names.js";
@@ -16,7 +17,7 @@ import type { LogEvent, SubscriptionPayload } from "./decode.js";
 import { addToMinute, type MinuteCounts } from "./minutes.js";
 import { logEventContext, normalizeLogEvent, type LogEventContext, type NormalizedLogEvent } from "./normalize.js";
 import { createRedactor, type Redactor } from "../shared/redact.js";
-import { combineAlternatives, compileUserRegExp, MAX_MATCH_CHARS, UserRegExpError } from "../shared/user-regexp.js";
+import { compileUserPattern, MAX_MATCH_CHARS, UserRegExpError, type UserPattern } from "../shared/user-regexp.js";
 
 /** Statuses a log rule can report (OK is reported by the recovery tick). */
 export const RULE_STATUSES = ["WARNING", "CRITICAL"] as const;
@@ -136,9 +137,9 @@ export interface CompiledRule {
   readonly exclude: readonly string[];
   /** Whether the rule applies to a log group (its globs). */
   readonly appliesTo: (logGroup: string) => boolean;
-  /** The include patterns, combined into one expression where that is safe. */
-  readonly includeRegExps: readonly RegExp[];
-  readonly excludeRegExps: readonly RegExp[];
+  /** The compiled include and exclude patterns (RE2), each with its prefilter literals. */
+  readonly includePatterns: readonly UserPattern[];
+  readonly excludePatterns: readonly UserPattern[];
   /** Built-in redaction plus the rule's `redact` patterns, for its samples. */
   readonly redact: Redactor;
 }
@@ -160,7 +161,7 @@ export interface RuleMatch {
  *
  * @param raw - the parsed list, or its JSON text (as an environment variable holds it).
  * @throws {@link LogRuleConfigError} listing every problem with the rule index and name, the field and the rule
- *   broken; regexes are checked too (syntax, and that the linear-time engine can run them).
+ *   broken; regexes are checked too (RE2 syntax, as Terraform's `regex()` checks them at plan).
  */
 export function compileRules(raw: unknown): CompiledRule[] {
   let value = raw;
@@ -191,10 +192,10 @@ export function compileRules(raw: unknown): CompiledRule[] {
 
 function compileRule(config: RuleConfig, report: (field: string, problem: string) => void): CompiledRule | undefined {
   let ok = true;
-  const compile = (field: string, sources: readonly string[], flags: "" | "g"): RegExp[] =>
+  const compile = (field: string, sources: readonly string[]): UserPattern[] =>
     sources.flatMap((source, j) => {
       try {
-        return [compileUserRegExp(source, flags)];
+        return [compileUserPattern(source)];
       } catch (error) {
         if (!(error instanceof UserRegExpError)) throw error;
         ok = false;
@@ -202,15 +203,11 @@ function compileRule(config: RuleConfig, report: (field: string, problem: string
         return [];
       }
     });
-  const include = compile("include", config.include, "");
-  const exclude = compile("exclude", config.exclude ?? [], "");
-  const redact = compile("redact", config.redact ?? [], "g");
+  const include = compile("include", config.include);
+  const exclude = compile("exclude", config.exclude ?? []);
+  // Checked here so that a broken redact pattern is reported with its field; the redactor compiles its own.
+  compile("redact", config.redact ?? []);
   if (!ok) return undefined;
-
-  const combine = (list: RegExp[]): RegExp[] => {
-    const combined = combineAlternatives(list);
-    return combined ? [combined] : list;
-  };
   const logGroups = config.log_groups ?? undefined;
   return {
     name: config.name,
@@ -222,9 +219,9 @@ function compileRule(config: RuleConfig, report: (field: string, problem: string
     include: config.include,
     exclude: config.exclude ?? [],
     appliesTo: logGroupMatcher(logGroups),
-    includeRegExps: combine(include),
-    excludeRegExps: combine(exclude),
-    redact: createRedactor(redact),
+    includePatterns: include,
+    excludePatterns: exclude,
+    redact: createRedactor(config.redact ?? []),
   };
 }
 
@@ -288,36 +285,230 @@ export function rulesForLogGroup(rules: readonly CompiledRule[], logGroup: strin
 }
 
 /**
- * The part of a message rules see: at most {@link MAX_MATCH_CHARS} characters. Allocation-free for every line
- * shorter than that (a trailing newline is left in place: patterns' `$` allows for it).
+ * The part of a message rules see: at most {@link MAX_MATCH_CHARS} characters, without a final line break
+ * (Lambda's text format ends every message with `\n`; with RE2's `$`, the end of the text, `timed out$` should
+ * still match). Both are slices, which V8 makes without copying.
  */
 export function textToMatch(message: string): string {
-  return message.length > MAX_MATCH_CHARS ? message.slice(0, MAX_MATCH_CHARS) : message;
+  let end = message.length > MAX_MATCH_CHARS ? MAX_MATCH_CHARS : message.length;
+  if (end > 0 && message.charCodeAt(end - 1) === 10) {
+    end--;
+    if (end > 0 && message.charCodeAt(end - 1) === 13) end--;
+  }
+  return end === message.length ? message : message.slice(0, end);
 }
 
 /** Whether the rule matches a text from {@link textToMatch}: an include pattern matches and no exclude does. */
 export function ruleMatchesText(rule: CompiledRule, text: string): boolean {
-  return anyMatches(rule.includeRegExps, text) && !anyMatches(rule.excludeRegExps, text);
+  const line: LineState = { base: text, text, lower: undefined };
+  return anyMatches(rule.includePatterns, line) && !anyMatches(rule.excludePatterns, line);
 }
 
-function anyMatches(regexps: readonly RegExp[], text: string): boolean {
-  for (let i = 0; i < regexps.length; i++) if (regexps[i]!.test(text)) return true;
+/**
+ * One line as the per-rule checks see it. `base` is the message cut to {@link MAX_MATCH_CHARS} (the final
+ * line break still there): literal checks run on it, which is sound (the text rules match is a prefix of it)
+ * and exact for literals without line breaks. `text` ({@link textToMatch}) and `lower` are made on first need,
+ * so a line that only meets literal checks costs no string.
+ */
+interface LineState {
+  base: string;
+  text: string | undefined;
+  lower: string | undefined;
+}
+
+const textOf = (line: LineState): string => (line.text ??= textToMatch(line.base));
+const lowerOf = (line: LineState): string => (line.lower ??= line.base.toLowerCase());
+
+/**
+ * Whether one of `patterns` matches the line; each regex runs only if its prefilter passes. `hits`, when given,
+ * says per pattern whether its literals are known to occur (1), known not to (0), or unknown (undefined).
+ */
+function anyMatches(
+  patterns: readonly UserPattern[],
+  line: LineState,
+  literals?: readonly (readonly number[] | undefined)[],
+  hits?: Uint8Array,
+): boolean {
+  for (let i = 0; i < patterns.length; i++) {
+    const pattern = patterns[i]!;
+    let known: number | undefined;
+    const indices = literals?.[i];
+    if (indices !== undefined) {
+      known = 0;
+      for (let k = 0; k < indices.length; k++) if (hits![indices[k]!] === 1) known = 1;
+    }
+    if (known === 0) continue;
+    if (pattern.plain) {
+      if (known === 1 || line.base.includes(pattern.source)) return true;
+      continue;
+    }
+    const required = pattern.required;
+    if (
+      known === undefined &&
+      required !== undefined &&
+      !literalsOccur(required.anyOf, required.foldCase ? lowerOf(line) : line.base)
+    ) {
+      continue;
+    }
+    if (pattern.test(textOf(line))) return true;
+  }
   return false;
 }
 
-/** Per rule list, per set of applicable rules: one regex combining their includes (null when unsafe). */
-const prefilterCache = new WeakMap<readonly CompiledRule[], Map<string, RegExp | null>>();
+function literalsOccur(literals: readonly string[], text: string): boolean {
+  for (let i = 0; i < literals.length; i++) if (text.includes(literals[i]!)) return true;
+  return false;
+}
 
-function prefilterFor(rules: readonly CompiledRule[], applicable: readonly CompiledRule[]): RegExp | null {
-  let byKey = prefilterCache.get(rules);
-  if (!byKey) prefilterCache.set(rules, (byKey = new Map()));
-  const key = applicable.map((r) => r.name).join("\n");
-  let prefilter = byKey.get(key);
-  if (prefilter === undefined) {
-    prefilter = combineAlternatives(applicable.flatMap((r) => r.includeRegExps)) ?? null;
-    byKey.set(key, prefilter);
+/**
+ * The rules of one log group, prepared for the per-line loop: the first check of a line is whether it holds
+ * any literal that an include pattern requires (most lines hold none and are done). With few literals that is
+ * a loop of `includes` (measured faster); with many, one V8 expression of escaped literals only (no
+ * quantifier, so no backtracking beyond one literal per position). When some include pattern requires no
+ * literal, every line is a candidate.
+ */
+export interface RuleMatcher {
+  readonly rules: readonly CompiledRule[];
+  /** The case-sensitive literals, and the case-insensitive (ASCII, lower case) ones. */
+  readonly exact: readonly string[];
+  readonly folded: readonly string[];
+  /** Alternations of the same, when there are many; undefined otherwise. */
+  readonly exactScan: RegExp | undefined;
+  readonly foldedScan: RegExp | undefined;
+  /** Some include pattern has no literals: no line can be skipped by the first check. */
+  readonly everyLine: boolean;
+  /**
+   * Per rule, per include pattern: the indices of its literals in `exact` (then `folded`, after them), or
+   * undefined for a pattern without literals. Used when the first check is the includes loop: it records
+   * which literals occur, so a rule none of whose literals occur costs nothing more.
+   */
+  readonly includeLiterals: readonly (readonly (readonly number[] | undefined)[])[];
+  /** Reused for every line (no allocation per line): the line, and which literals occur in it. */
+  readonly line: LineState;
+  readonly literalHits: Uint8Array;
+}
+
+/** Above this many literals one alternation scan beats a loop of `includes` (npm run bench:regex measures it). */
+export const SCAN_THRESHOLD = 16;
+
+const escapeLiteral = (text: string): string => text.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
+
+/** Prepares {@link matchingRules} for `rules` (the rules of one log group). */
+export function ruleMatcher(rules: readonly CompiledRule[]): RuleMatcher {
+  const exact = new Set<string>();
+  const folded = new Set<string>();
+  let everyLine = false;
+  for (const rule of rules) {
+    for (const pattern of rule.includePatterns) {
+      if (pattern.required === undefined) everyLine = true;
+      else for (const literal of pattern.required.anyOf) (pattern.required.foldCase ? folded : exact).add(literal);
+    }
   }
-  return prefilter;
+  // The `i` flag without `u` folds ASCII letters only (V8 never maps non-ASCII to ASCII there), which is what
+  // the folded literals need: they are ASCII, without k and s.
+  const scan = (set: Set<string>, flags: string) =>
+    set.size <= SCAN_THRESHOLD ? undefined : new RegExp([...set].map(escapeLiteral).join("|"), flags);
+  const exactList = [...exact];
+  const foldedList = [...folded];
+  const index = new Map<string, number>();
+  exactList.forEach((literal, i) => index.set(`=${literal}`, i));
+  foldedList.forEach((literal, i) => index.set(`~${literal}`, exactList.length + i));
+  const includeLiterals = rules.map((rule) =>
+    rule.includePatterns.map((pattern) =>
+      pattern.required?.anyOf.map((literal) => index.get(`${pattern.required!.foldCase ? "~" : "="}${literal}`)!),
+    ),
+  );
+  return {
+    rules,
+    exact: exactList,
+    folded: foldedList,
+    exactScan: scan(exact, ""),
+    foldedScan: scan(folded, "i"),
+    everyLine,
+    includeLiterals,
+    line: { base: "", text: undefined, lower: undefined },
+    literalHits: new Uint8Array(exactList.length + foldedList.length),
+  };
+}
+
+/** Fills `matcher.literalHits` for the line (the includes loop); returns whether any literal occurs. */
+function recordLiterals(matcher: RuleMatcher, line: LineState): boolean {
+  const hits = matcher.literalHits;
+  let any = false;
+  const exact = matcher.exact;
+  const base = line.base;
+  for (let i = 0; i < exact.length; i++) {
+    if (base.includes(exact[i]!)) {
+      hits[i] = 1;
+      any = true;
+    } else hits[i] = 0;
+  }
+  const folded = matcher.folded;
+  if (folded.length > 0) {
+    const lower = lowerOf(line);
+    for (let i = 0; i < folded.length; i++) {
+      const hit = lower.includes(folded[i]!);
+      hits[exact.length + i] = hit ? 1 : 0;
+      any ||= hit;
+    }
+  }
+  return any;
+}
+
+function holdsLiteral(matcher: RuleMatcher, line: LineState): boolean {
+  if (matcher.exactScan !== undefined ? matcher.exactScan.test(line.base) : literalsOccur(matcher.exact, line.base)) {
+    return true;
+  }
+  if (matcher.folded.length === 0) return false;
+  // Case-insensitive ASCII without lower-casing the line: the `i` alternation (or one per literal).
+  if (matcher.foldedScan !== undefined) return matcher.foldedScan.test(line.base);
+  return literalsOccur(matcher.folded, lowerOf(line));
+}
+
+/**
+ * The rules that match `message` (cut and stripped as {@link textToMatch} says), in order, appended to `out`
+ * (cleared first). Equivalent to `rules.filter((rule) => ruleMatchesText(rule, textToMatch(message)))`, only
+ * faster; the property test in __tests__/logs/prefilter.test.ts checks that on generated rules and lines.
+ */
+export function matchingRules(matcher: RuleMatcher, message: string, out: CompiledRule[]): CompiledRule[] {
+  out.length = 0;
+  const line = matcher.line;
+  line.base = message.length > MAX_MATCH_CHARS ? message.slice(0, MAX_MATCH_CHARS) : message;
+  line.text = undefined;
+  line.lower = undefined;
+  const rules = matcher.rules;
+  if (matcher.exactScan !== undefined || matcher.foldedScan !== undefined) {
+    // Many literals: one scan says whether any occurs; each rule then checks its own.
+    if (!matcher.everyLine && !holdsLiteral(matcher, line)) return out;
+    for (let r = 0; r < rules.length; r++) {
+      const rule = rules[r]!;
+      if (anyMatches(rule.includePatterns, line) && !anyMatches(rule.excludePatterns, line)) out.push(rule);
+    }
+    return out;
+  }
+  // Few literals: the includes loop records which occur, so most rules are decided by a table look-up.
+  if (!recordLiterals(matcher, line) && !matcher.everyLine) return out;
+  const literalHits = matcher.literalHits;
+  for (let r = 0; r < rules.length; r++) {
+    const rule = rules[r]!;
+    const literals = matcher.includeLiterals[r]!;
+    if (anyMatches(rule.includePatterns, line, literals, literalHits) && !anyMatches(rule.excludePatterns, line)) {
+      out.push(rule);
+    }
+  }
+  return out;
+}
+
+/** Per rule list, per set of applicable rules: the prepared matcher. */
+const matcherCache = new WeakMap<readonly CompiledRule[], Map<string, RuleMatcher>>();
+
+function matcherFor(rules: readonly CompiledRule[], applicable: readonly CompiledRule[]): RuleMatcher {
+  let byKey = matcherCache.get(rules);
+  if (!byKey) matcherCache.set(rules, (byKey = new Map()));
+  const key = applicable.map((r) => r.name).join("\n");
+  let matcher = byKey.get(key);
+  if (matcher === undefined) byKey.set(key, (matcher = ruleMatcher(applicable)));
+  return matcher;
 }
 
 /** The payload fields evaluation reads. */
@@ -334,26 +525,15 @@ export function evaluate(rules: readonly CompiledRule[], payload: EvaluatedPaylo
   const applicable = rulesForLogGroup(rules, payload.logGroup);
   if (applicable.length === 0 || payload.logEvents.length === 0) return matches;
 
-  const prefilter = prefilterFor(rules, applicable);
-  // One rule with one include regex and no exclude: the prefilter IS the rule, no second test needed.
-  const only = applicable.length === 1 ? applicable[0]! : undefined;
-  const direct = only !== undefined && only.excludeRegExps.length === 0 && only.includeRegExps.length === 1;
-
+  const matcher = matcherFor(rules, applicable);
   const context = logEventContext(payload);
   const normalized = new Map<LogEvent, NormalizedLogEvent>();
   const events = payload.logEvents;
+  const matched: CompiledRule[] = [];
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
-    const text = textToMatch(event.message);
-    if (prefilter !== null && !prefilter.test(text)) continue;
-    if (direct) {
-      record(matches, only, event, context, normalized);
-      continue;
-    }
-    for (let r = 0; r < applicable.length; r++) {
-      const rule = applicable[r]!;
-      if (ruleMatchesText(rule, text)) record(matches, rule, event, context, normalized);
-    }
+    matchingRules(matcher, event.message, matched);
+    for (let r = 0; r < matched.length; r++) record(matches, matched[r]!, event, context, normalized);
   }
   return matches;
 }

@@ -28,6 +28,8 @@ const environmentSchema = z.object({
   STATE_TABLE_NAME: optionalString,
   /** JSON list of the log rules (`jsonencode(var.log_rules)`): the logs function and the tick. */
   MACKEREL_LOG_RULES: optionalString,
+  /** Set by the module: the rules are in the state table item config/log_rules, with this SHA-256 (hex). */
+  MACKEREL_LOG_RULES_SHA256: optionalString,
   SPOOL_QUEUE_URL: optionalString,
   /** The spool's dead-letter queue (the sender only: permanent refusals go there with their reason). */
   DEAD_LETTER_QUEUE_URL: optionalString,

@@ -9,7 +9,7 @@
  * Every built-in pattern is anchored on something rare (a key word, `@`, `AKIA`) or starts only at a word
  * boundary (a lookbehind), so none scans a long line quadratically.
  */
-import { compileUserRegExp } from "./user-regexp.js";
+import { compileUserPattern } from "./user-regexp.js";
 
 /** What replaces a secret. */
 export const REDACTED = "[REDACTED]";
@@ -71,7 +71,7 @@ const looksLikeSecret = (value: string): boolean => /[/+]/.test(value) || (/[A-Z
  */
 export function createRedactor(extraPatterns: readonly (string | RegExp)[] = []): Redactor {
   const extra = extraPatterns.map((p) =>
-    typeof p === "string" ? compileUserRegExp(p, "g") : p.global ? p : new RegExp(p.source, `${p.flags}g`),
+    typeof p === "string" ? compileUserPattern(p) : p.global ? p : new RegExp(p.source, `${p.flags}g`),
   );
   return (line) => {
     let out = line

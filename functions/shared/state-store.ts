@@ -9,6 +9,7 @@
  * | the Mackerel host | `host` | `id` | `hostId`; `leaseOwner` + `leaseUntil` while a container registers it |
  * | a lease (the tick) | `lease` | `<name>` | `owner`, `leaseUntil` (ms), `expiresAt` |
  * | a counted subscription payload | `payload#<hash>` | `counted` | `countedBy` (request id), `expiresAt` (7 h) |
+ * | configuration too large for the environment (written by Terraform) | `config` | `log_rules` | `json` (the JSON text) |
  *
  * Why an hour item with an attribute per minute, not an item per minute: the logs function adds a payload's
  * counts with ONE UpdateItem per rule and hour touched (ADD of every minute's attribute at once; usually one
@@ -189,6 +190,21 @@ export class StateStore {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
+  }
+
+  // ----- configuration written by the module -----
+
+  /**
+   * The JSON text of a configuration item the module writes (`aws_dynamodb_table_item`, pk `config`), read
+   * strongly consistent; undefined when the item does not exist.
+   */
+  async readConfig(name: string): Promise<string | undefined> {
+    const { Item: item } = await this.api.getItem({
+      TableName: this.tableName,
+      Key: { pk: S("config"), sk: S(name) },
+      ConsistentRead: true,
+    });
+    return str(item, "json");
   }
 
   // ----- per-minute counts -----

@@ -1,47 +1,37 @@
 /**
- * User-supplied regular expressions (log rule `include`/`exclude`/`redact`) run on untrusted log lines, so a
- * pattern such as `(a+)+$` must not be able to stall the function with catastrophic backtracking.
+ * User-supplied regular expressions (log rule `include`/`exclude`/`redact`, the HTTP check's `body_regex`) run
+ * on untrusted input, so no pattern may be able to stall a function, and what `terraform plan` accepted must be
+ * exactly what runs.
  *
- * Defence in depth:
- * 1. V8's linear-time engine as a fallback: with `--enable-experimental-regexp-engine-on-excessive-backtracks`
- *    a backtracking match that exceeds `--regexp-backtracks-before-fallback` backtracks is re-run on the
- *    linear-time (automaton) engine, so the worst case is linear in the input.
- * 2. Patterns the linear engine cannot run (backreferences, lookahead, large counted repetitions such as
- *    `\d{1,30}`, the `i` and `u` flags) would get no fallback, so they are refused at compile time. V8 itself
- *    decides that: a pattern compiles with the `l` (linear) flag only if the linear engine can run it.
- * 3. Only a bounded prefix of each log line is matched ({@link MAX_MATCH_CHARS}).
+ * Both follow from one choice: patterns run on re2js, a JavaScript port of RE2. Terraform validates patterns
+ * with Go's `regexp` (RE2 syntax), and re2js implements the same syntax and semantics (the same parser, the
+ * same error messages), so there is one dialect from plan to run: `(?i)`, `(?s)` anywhere, `\pL`,
+ * `[[:alpha:]]`, `\Q…\E`, counted repetition up to 1000, and no backreferences or lookaround. RE2 matches in
+ * time linear in the input (an automaton, no backtracking), whatever the pattern.
  *
- * Case-insensitive matching cannot use the `i` flag (the linear engine does not support it), so a pattern that
- * starts with RE2's `(?i)` (the syntax Terraform's `regex()` validates) is rewritten to match both ASCII cases
- * explicitly (`error` → `[eE][rR][rR][oO][rR]`). And `$` also matches before a final line break (see
- * {@link rewritePattern}).
+ * The benchmark (`npm run bench:regex`, numbers in the README) compared it with V8's backtracking engine,
+ * V8's linear (`l`) engine and re2-wasm; re2js was the only one both linear and fast on every workload.
+ *
+ * On top of the engine, {@link requiredLiterals} finds strings a pattern cannot match without (the prefilter
+ * idea of RE2 and ripgrep), so the log rules skip most lines with `includes` before any regex runs.
+ *
+ * Limits kept from before: patterns of at most {@link MAX_PATTERN_LENGTH} characters, and log rules see at most
+ * {@link MAX_MATCH_CHARS} characters of a line.
  */
-import { setFlagsFromString } from "node:v8";
-
-/**
- * Backtracks a match may take before V8 re-runs it on the linear engine. This is V8's own default, set
- * explicitly so the behaviour does not depend on the default of a future V8.
- */
-export const BACKTRACKS_BEFORE_FALLBACK = 50_000;
+import { RE2JS, RE2JSException } from "re2js";
 
 /**
  * Rules see at most this many UTF-16 code units of each log message (16 KiB of ASCII): it bounds the work per
- * line even on the linear engine, and what matters in a log line is at its start. Lambda lines are at most
- * 256 KiB, so a keyword only in the tail of a huge line is not seen.
+ * line, and what matters in a log line is at its start. Lambda lines are at most 256 KiB, so a keyword only in
+ * the tail of a huge line is not seen.
  */
 export const MAX_MATCH_CHARS = 16 * 1024;
 
 /** Longest user pattern accepted: longer ones are almost certainly generated or pasted by mistake. */
 export const MAX_PATTERN_LENGTH = 1000;
 
-/** What the regular expression engine of this process provides, after {@link enableLinearRegExpFallback}. */
-export interface RegExpEngineSupport {
-  /** The linear-time fallback and the `l` flag (used to check patterns) are available. */
-  readonly linear: boolean;
-}
-
 /** Why a user pattern was refused. */
-export type RegExpProblem = "empty" | "too-long" | "syntax" | "not-linear";
+export type RegExpProblem = "empty" | "too-long" | "syntax";
 
 /** A user pattern that cannot be used; `message` states the rule broken, for the caller to prefix with the field. */
 export class UserRegExpError extends Error {
@@ -55,232 +45,268 @@ export class UserRegExpError extends Error {
   }
 }
 
-let support: RegExpEngineSupport | undefined;
-
 /**
- * Turns on V8's linear-time fallback for excessive backtracking (process-wide) and the `l` flag used to check
- * patterns. Idempotent; every compile function here calls it first, so no user pattern can run without the
- * fallback. (V8 reads the fallback flags when a match runs, so expressions created earlier are covered too.)
- *
- * Note: `setFlagsFromString` after start-up is officially "use with care"; these flags only affect regular
- * expressions, and the tests prove they take effect on the pinned Node.js 22.
+ * What a pattern requires of a text it matches: one of `anyOf` occurs in it (exactly, or ignoring ASCII case
+ * when `foldCase`). A text without any of them cannot match, so the regex need not run.
  */
-export function enableLinearRegExpFallback(): RegExpEngineSupport {
-  if (support) return support;
-  setFlagsFromString("--enable-experimental-regexp-engine-on-excessive-backtracks");
-  setFlagsFromString(`--regexp-backtracks-before-fallback=${BACKTRACKS_BEFORE_FALLBACK}`);
-  // Only makes the `l` flag legal, which is how we ask V8 whether the linear engine can run a pattern.
-  setFlagsFromString("--enable-experimental-regexp-engine");
-  // A V8 without the experimental engine refuses the flag: compileUserRegExp then falls back to a syntactic check.
-  const linear = compilesLinear("a");
-  support = { linear };
-  return support;
+export interface RequiredLiterals {
+  readonly anyOf: readonly string[];
+  /** The literals are lower case and compared ignoring ASCII case (the pattern starts with `(?i)`). */
+  readonly foldCase: boolean;
 }
 
-/** Backreferences and lookahead: what the linear engine refuses, for a V8 that cannot tell us itself. */
-const NON_LINEAR_SYNTAX = /\\[1-9]|\\k<|\(\?[=!]/;
-
-const LINEAR_RULE =
-  "must be runnable in linear time: no backreferences (\\1, \\k<name>), no lookahead ((?=, (?!), " +
-  "no counted repetition above a small bound (such as {1,30}); use + or * instead";
+/** A compiled user pattern (RE2 syntax and semantics, linear time). Immutable; compile once per container. */
+export interface UserPattern {
+  /** The pattern as the user wrote it. */
+  readonly source: string;
+  /** The prefilter's literals; undefined when the pattern requires no literal that is known. */
+  readonly required: RequiredLiterals | undefined;
+  /**
+   * The pattern has no metacharacter and no line break: it matches exactly where its source occurs, so
+   * {@link UserPattern.test} is `includes` (its one required literal is the source itself).
+   */
+  readonly plain: boolean;
+  /** Whether the pattern matches somewhere in `text` (RE2 search; `^`/`$` are the text's ends unless `(?m)`). */
+  test(text: string): boolean;
+  /** `text` with every match replaced by `replacement`, taken literally (no `$1`). */
+  replaceAll(text: string, replacement: string): string;
+  /** So that `text.replace(pattern, replacement)` works as for a global RegExp. */
+  [Symbol.replace](text: string, replacement: string): string;
+}
 
 /**
- * Compiles a user pattern safely: refuses what the linear-time engine cannot run, supports a leading `(?i)` for
- * ASCII case-insensitive matching, and returns a RegExp that falls back to linear time on excessive
- * backtracking.
+ * Compiles a user pattern with RE2 syntax and semantics (what Terraform's `regex()` validated).
  *
- * @param source - the pattern as the user wrote it (JavaScript syntax, no flags; RE2's common subset works).
- * @param flags - extra flags for the compiled expression: `g` for replacing; never `i`/`u`, which the linear
- *   engine cannot run.
- * @throws {@link UserRegExpError} naming the rule broken.
+ * @param source - the pattern as the user wrote it; inline flags such as `(?i)` are RE2's.
+ * @throws {@link UserRegExpError} naming the rule broken: empty, too long, or not valid RE2 syntax (with RE2's
+ *   reason, e.g. "invalid or unsupported Perl syntax: `(?=`" for lookahead).
  */
-export function compileUserRegExp(source: string, flags: "" | "g" = ""): RegExp {
-  const { linear } = enableLinearRegExpFallback();
+export function compileUserPattern(source: string): UserPattern {
   if (source.length === 0) throw new UserRegExpError("must not be empty (it would match every line)", "empty", source);
   if (source.length > MAX_PATTERN_LENGTH) {
     throw new UserRegExpError(`must be at most ${MAX_PATTERN_LENGTH} characters`, "too-long", source);
   }
-  const body = toLinearSource(source);
+  let re: RE2JS;
   try {
-    new RegExp(body);
+    re = RE2JS.compile(source);
   } catch (error) {
-    const reason = error instanceof Error ? error.message.replace(/^Invalid regular expression: \/.*\/\w*: /s, "") : "";
-    const hint = /\(\?[a-zA-Z]/.test(body) ? " (only a leading (?i) is supported of RE2's inline flags)" : "";
-    throw new UserRegExpError(`is not a valid regular expression: ${reason}${hint}`, "syntax", source);
+    if (!(error instanceof RE2JSException)) throw error;
+    const reason = error.message.replace(/^error parsing regexp: /, "");
+    throw new UserRegExpError(
+      `is not a valid RE2 regular expression: ${reason} (RE2 has no backreferences or lookaround)`,
+      "syntax",
+      source,
+    );
   }
-  if (linear ? !compilesLinear(body) : NON_LINEAR_SYNTAX.test(body)) {
-    throw new UserRegExpError(LINEAR_RULE, "not-linear", source);
-  }
-  return new RegExp(body, flags);
+  const required = requiredLiterals(source);
+  const replaceAll = (text: string, replacement: string): string => re.matcher(text).replaceAll(() => replacement);
+  // A pattern without metacharacters (`ERROR`, `Task timed out`) matches exactly where the string occurs:
+  // `includes` answers that without entering the engine.
+  const plain = PLAIN_LITERAL.test(source);
+  return {
+    source,
+    required,
+    plain,
+    test: plain ? (text) => text.includes(source) : (text) => re.test(text),
+    replaceAll,
+    [Symbol.replace]: replaceAll,
+  };
 }
 
 /**
- * One expression that matches when any of `regexps` matches (`(?:a)|(?:b)`), so a line costs one scan instead
- * of one per pattern. Returns undefined when the combination is not safe to run: it does not compile (e.g.
- * duplicate group names) or the linear engine could not run it (its size budget is per expression).
+ * Whether `text` passes the prefilter of `required`: contains one of its literals. Always true without literals.
+ * A `false` proves the pattern does not match (the property test checks that on generated patterns).
  */
-export function combineAlternatives(regexps: readonly RegExp[]): RegExp | undefined {
-  if (regexps.length === 0) return undefined;
-  if (regexps.length === 1) return regexps[0];
-  const { linear } = enableLinearRegExpFallback();
-  const source = regexps.map((re) => `(?:${re.source})`).join("|");
-  try {
-    if (linear && !compilesLinear(source)) return undefined;
-    return new RegExp(source);
-  } catch {
-    return undefined;
-  }
+export function passesPrefilter(required: RequiredLiterals | undefined, text: string): boolean {
+  if (required === undefined) return true;
+  // toLowerCase also maps some non-ASCII letters to ASCII (KELVIN SIGN → k): that only adds candidates, never
+  // loses one, as ASCII letters always lower to themselves and the literals exclude k and s (see below).
+  const candidate = required.foldCase ? text.toLowerCase() : text;
+  for (const literal of required.anyOf) if (candidate.includes(literal)) return true;
+  return false;
 }
 
-/** Whether V8's linear-time engine can run `source` (the `l` flag is legal once the engine is enabled). */
-function compilesLinear(source: string): boolean {
-  try {
-    // eslint-disable-next-line no-invalid-regexp -- V8's `l` (linear) flag, enabled at run time above.
-    new RegExp(source, "l");
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The pattern as compiled: see {@link rewritePattern}. */
-function toLinearSource(source: string): string {
-  const foldCase = source.startsWith("(?i)");
-  return rewritePattern(foldCase ? source.slice(4) : source, foldCase);
-}
-
-const isAsciiLetter = (code: number): boolean => (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
-const otherCase = (ch: string): string => (ch >= "a" ? ch.toUpperCase() : ch.toLowerCase());
-
-/** What `$` becomes: the end of the text, or just before one final line break. */
-const LINE_END = String.raw`(?:\r?\n)?$`;
+// ----- required literals -----
 
 /**
- * Rewrites a user pattern for matching log messages with the linear-time engine:
+ * The strings a text must contain (one of them) for `source` to match, read off the pattern's syntax:
+ * per top-level alternative, the longest run of literal characters outside groups, classes and escapes (a
+ * character under `?`, `*` or `{0,…}` is optional and ends the run; under `+` or `{n,…}` it is required once).
+ * Leading and trailing `.*` add nothing and take nothing away. Anything not understood gives no literals
+ * (the regex always runs): the prefilter can cost selectivity, never a match.
  *
- * - `$` (outside character classes) also matches before one final line break, as Lambda's text format ends
- *   every message with `\n` and `timed out$` should still match. Rewriting the pattern costs nothing per
- *   event, unlike stripping the newline from every message.
- * - With `foldCase` (a leading `(?i)`), ASCII letters match in either case without the `i` flag (which the
- *   linear engine cannot run): a letter (also written `\x41`/`\u0041`) becomes `[aA]`, and character classes
- *   gain the other case of their letters and letter ranges. Non-ASCII letters are not folded.
+ * With a leading `(?i)` the literals are lower-cased ASCII; `k`, `s` and non-ASCII letters end a run there,
+ * because RE2 folds them with non-ASCII characters (K and KELVIN SIGN, s and LONG S) that a plain
+ * comparison would miss.
  *
- * Class escapes (`\d`, `\w`), other escapes and group syntax (`(?<name>`) are copied unchanged.
- *
- * @internal exported for tests.
+ * @returns undefined when some alternative requires no literal (or the pattern uses syntax not handled).
  */
-export function rewritePattern(source: string, foldCase: boolean): string {
-  const fold = (code: number | undefined): string =>
-    foldCase && code !== undefined && isAsciiLetter(code) ? otherCase(String.fromCharCode(code)) : "";
-  let out = "";
+export function requiredLiterals(source: string): RequiredLiterals | undefined {
+  let body = source;
+  let foldCase = false;
+  const flags = /^\(\?([imsU]+)\)/.exec(source);
+  if (flags) {
+    body = source.slice(flags[0].length);
+    foldCase = flags[1]!.includes("i");
+  }
+  const anyOf = scanAlternatives(body, foldCase);
+  if (anyOf === undefined || anyOf.length === 0) return undefined;
+  return { anyOf: [...new Set(anyOf)], foldCase };
+}
+
+/** No RE2 metacharacter (nor a line break, which the text rules see may lack): the pattern is its own literal. */
+const PLAIN_LITERAL = /^[^\\^$.|?*+()[\]{}\r\n]+$/;
+
+const REPEAT = /^\{(\d+)(?:,(\d*))?\}/;
+const POSIX_CLASS = /^\[:\^?[a-z]+:\]/;
+
+/** One required literal per top-level alternative of `body`, or undefined if one has none. */
+function scanAlternatives(body: string, foldCase: boolean): string[] | undefined {
+  const literals: string[] = [];
+  let current = "";
+  let best = "";
+  /** UTF-16 length of the last character of `current` when the last atom was a literal character; else 0. */
+  let lastChar = 0;
+  const endRun = () => {
+    if (current.length > best.length) best = current;
+    current = "";
+    lastChar = 0;
+  };
   let i = 0;
-  while (i < source.length) {
-    const ch = source[i]!;
-    if (ch === "[") {
-      const end = rewriteClass(source, i, foldCase);
-      out += end.text;
-      i = end.next;
-    } else if (ch === "(" && source[i + 1] === "?") {
-      const length = groupPrefixLength(source, i);
-      out += source.slice(i, i + length);
-      i += length;
-    } else if (ch === "$") {
-      out += LINE_END;
+  while (i < body.length) {
+    const c = body[i]!;
+    if (c === "|") {
+      endRun();
+      if (best === "") return undefined;
+      literals.push(best);
+      best = "";
+      i++;
+    } else if (c === "(") {
+      // A flag group without a body (`(?i)` later in the pattern, `(?-s)`) changes how the rest reads: give up.
+      if (/^\(\?[-imsU]*\)/.test(body.slice(i, i + 12))) return undefined;
+      const next = skipGroup(body, i);
+      if (next < 0) return undefined;
+      endRun();
+      i = next;
+    } else if (c === ")") {
+      return undefined;
+    } else if (c === "[") {
+      const next = skipClass(body, i);
+      if (next < 0) return undefined;
+      endRun();
+      i = next;
+    } else if (c === "\\") {
+      const kind = body[i + 1];
+      if (kind === undefined) return undefined;
+      if (kind === "Q") {
+        const end = body.indexOf("\\E", i + 2);
+        endRun();
+        i = end < 0 ? body.length : end + 2;
+      } else if (/[0-9A-Za-z]/.test(kind)) {
+        endRun();
+        i = skipEscape(body, i);
+      } else {
+        const cp = body.codePointAt(i + 1)!;
+        addChar(String.fromCodePoint(cp));
+        i += 1 + (cp > 0xffff ? 2 : 1);
+      }
+    } else if (c === "*" || c === "?" || c === "+") {
+      quantifier(c === "+" ? 1 : 0);
+      i++;
+      if (body[i] === "?") i++;
+    } else if (c === "{" && REPEAT.test(body.slice(i, i + 12))) {
+      const m = REPEAT.exec(body.slice(i))!;
+      quantifier(Number(m[1]));
+      i += m[0].length;
+      if (body[i] === "?") i++;
+    } else if (c === "." || c === "^" || c === "$") {
+      endRun();
       i++;
     } else {
-      const atom = readAtom(source, i);
-      const other = fold(atom.code);
-      out += other ? `[${atom.text}${other}]` : atom.text;
-      i += atom.text.length;
+      const cp = body.codePointAt(i)!;
+      addChar(String.fromCodePoint(cp));
+      i += cp > 0xffff ? 2 : 1;
     }
   }
-  return out;
-}
+  endRun();
+  if (best === "") return undefined;
+  literals.push(best);
+  return literals;
 
-/** Rewrites the character class that starts at `start` (a `[`); returns it and the index after its `]`. */
-function rewriteClass(source: string, start: number, foldCase: boolean): { text: string; next: number } {
-  const atoms: string[] = [];
-  let extra = "";
-  const fold = (code: number | undefined): void => {
-    if (foldCase && code !== undefined && isAsciiLetter(code)) extra += otherCase(String.fromCharCode(code));
-  };
-  let i = start + 1;
-  const negated = source[i] === "^";
-  if (negated) i++;
-  while (i < source.length && source[i] !== "]") {
-    const lo = readAtom(source, i);
-    i += lo.text.length;
-    if (source[i] === "-" && i + 1 < source.length && source[i + 1] !== "]") {
-      const hi = readAtom(source, i + 1);
-      i += 1 + hi.text.length;
-      atoms.push(`${lo.text}-${hi.text}`);
-      if (lo.code !== undefined && hi.code !== undefined) {
-        if (foldCase) extra += foldRange(lo.code, hi.code);
-      } else {
-        // `[\d-z]` is not a range: a class escape, a dash and a letter.
-        fold(lo.code);
-        fold(hi.code);
+  function addChar(ch: string): void {
+    if (foldCase) {
+      const code = ch.charCodeAt(0);
+      if (ch.length > 1 || code > 0x7f || /[ksKS]/.test(ch)) {
+        endRun();
+        return;
       }
-      continue;
+      ch = ch.toLowerCase();
     }
-    atoms.push(lo.text);
-    fold(lo.code);
+    current += ch;
+    lastChar = ch.length;
   }
-  // The added letters go last; a literal `-` before them would turn into a range, so escape it.
-  if (extra !== "" && atoms[atoms.length - 1] === "-") atoms[atoms.length - 1] = "\\-";
-  const closed = i < source.length; // an unclosed class is left for the RegExp constructor to refuse
-  return { text: `[${negated ? "^" : ""}${atoms.join("")}${extra}${closed ? "]" : ""}`, next: i + 1 };
+
+  function quantifier(min: number): void {
+    // On a group, class or escape (already ended the run) this changes nothing.
+    if (lastChar > 0 && min === 0) current = current.slice(0, current.length - lastChar);
+    endRun();
+  }
 }
 
-const HEX_DIGITS = /^[0-9a-fA-F]+$/;
-const CONTROL_ESCAPES: Record<string, number> = { n: 10, r: 13, t: 9, f: 12, v: 11, "0": 0 };
-
-/** One character or escape at `i` (non-unicode mode), with the character it stands for when it is one. */
-function readAtom(source: string, i: number): { text: string; code: number | undefined } {
-  const ch = source[i]!;
-  if (ch !== "\\") return { text: ch, code: ch.charCodeAt(0) };
-  const kind = source[i + 1];
-  if (kind === undefined) return { text: ch, code: undefined };
-  const hexAt = (from: number, count: number): boolean =>
-    from + count <= source.length && HEX_DIGITS.test(source.slice(from, from + count));
-  if (kind === "c" && isAsciiLetter(source.charCodeAt(i + 2))) {
-    return { text: source.slice(i, i + 3), code: source.charCodeAt(i + 2) % 32 };
+/** Index after the `)` closing the group at `start`, or -1. Classes, escapes and `\Q…\E` inside are skipped. */
+function skipGroup(body: string, start: number): number {
+  let depth = 0;
+  let i = start;
+  while (i < body.length) {
+    const c = body[i]!;
+    if (c === "\\") {
+      if (body[i + 1] === "Q") {
+        const end = body.indexOf("\\E", i + 2);
+        if (end < 0) return -1;
+        i = end + 2;
+      } else i = skipEscape(body, i);
+    } else if (c === "[") {
+      i = skipClass(body, i);
+      if (i < 0) return -1;
+    } else {
+      if (c === "(") depth++;
+      else if (c === ")" && --depth === 0) return i + 1;
+      i++;
+    }
   }
-  if (kind === "x" && hexAt(i + 2, 2))
-    return { text: source.slice(i, i + 4), code: parseInt(source.slice(i + 2, i + 4), 16) };
-  if (kind === "u" && hexAt(i + 2, 4))
-    return { text: source.slice(i, i + 6), code: parseInt(source.slice(i + 2, i + 6), 16) };
-  if (kind === "k" && source[i + 2] === "<") {
-    const end = source.indexOf(">", i + 3);
-    if (end !== -1) return { text: source.slice(i, end + 1), code: undefined };
-  }
-  const text = source.slice(i, i + 2);
-  const code = kind.charCodeAt(0);
-  // Letters and digits after a backslash are class escapes, assertions or backreferences (or the control
-  // escapes above); anything else is the punctuation character itself.
-  if (kind in CONTROL_ESCAPES) return { text, code: CONTROL_ESCAPES[kind] };
-  return { text, code: isAsciiLetter(code) || (code >= 48 && code <= 57) ? undefined : code };
+  return -1;
 }
 
-/** Length of `(?:`, `(?=`, `(?!`, `(?<=`, `(?<!` or `(?<name>` at `i`. */
-function groupPrefixLength(source: string, i: number): number {
-  if (source[i + 2] === "<" && source[i + 3] !== "=" && source[i + 3] !== "!") {
-    const end = source.indexOf(">", i + 3);
-    if (end !== -1) return end - i + 1;
+/** Index after the `]` closing the class at `start` (RE2's rules: a leading `]` is literal), or -1. */
+function skipClass(body: string, start: number): number {
+  let i = start + 1;
+  if (body[i] === "^") i++;
+  if (body[i] === "]") i++;
+  while (i < body.length) {
+    const c = body[i]!;
+    if (c === "]") return i + 1;
+    if (c === "\\") i = skipEscape(body, i);
+    else if (c === "[" && POSIX_CLASS.test(body.slice(i, i + 12))) i += POSIX_CLASS.exec(body.slice(i))![0].length;
+    else i++;
   }
-  if (source[i + 2] === "<") return 4;
-  return 3;
+  return -1;
 }
 
-/** The other-case counterpart of the letters inside the range `lo`–`hi`, as class ranges. */
-function foldRange(lo: number, hi: number): string {
-  let extra = "";
-  const overlap = (from: number, to: number, shift: number): void => {
-    const start = Math.max(lo, from);
-    const end = Math.min(hi, to);
-    if (start <= end) extra += `${String.fromCharCode(start + shift)}-${String.fromCharCode(end + shift)}`;
-  };
-  overlap(65, 90, 32); // A-Z → a-z
-  overlap(97, 122, -32); // a-z → A-Z
-  return extra;
+/** Index after the escape at `start` (a backslash): `\p{Greek}`, `\pL`, `\x{263a}`, `\x41`, `\123`, `\d`, `\.`. */
+function skipEscape(body: string, start: number): number {
+  const kind = body[start + 1];
+  if (kind === undefined) return body.length;
+  if ((kind === "p" || kind === "P" || kind === "x") && body[start + 2] === "{") {
+    const end = body.indexOf("}", start + 3);
+    return end < 0 ? body.length : end + 1;
+  }
+  if (kind === "p" || kind === "P") return start + 3;
+  if (kind === "x") return start + 4;
+  if (kind >= "0" && kind <= "7") {
+    let i = start + 2;
+    while (i < start + 4 && body[i]! >= "0" && body[i]! <= "7") i++;
+    return i;
+  }
+  const cp = body.codePointAt(start + 1)!;
+  return start + 1 + (cp > 0xffff ? 2 : 1);
 }

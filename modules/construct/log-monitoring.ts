@@ -45,7 +45,7 @@ export const LOGS_MEMORY_MB = 256;
 export const LOGS_TIMEOUT_SECONDS = 60;
 
 /**
- * The value of `MACKEREL_LOG_RULES` for the logs function and the tick. Literal rules are checked here (the
+ * The rules' JSON, for the state table item the logs function and the tick read. Literal rules are checked here (the
  * same compiler the functions use), so a CDKTF user's bad rule fails at synth with its index, name and field.
  */
 export function logRulesJson(rules: LogRuleList | undefined): string {
@@ -65,8 +65,8 @@ export interface LogMonitoringProps {
   table: StateTable;
   /** The check function, which runs the tick. */
   checkFunction: ModuleFunction;
-  /** `MACKEREL_LOG_RULES` ({@link logRulesJson}). */
-  rulesJson: string;
+  /** Where the rules are: `MACKEREL_LOG_RULES_SHA256` (the item of {@link logRulesJson} in the state table). */
+  rulesEnvironment: Record<string, string>;
   logSubscriptions?: LogSubscriptionList;
   accountLogSubscription?: AccountLogSubscription;
 }
@@ -96,14 +96,15 @@ export class LogMonitoring extends Construct {
       timeout: LOGS_TIMEOUT_SECONDS,
       environment: {
         ...context.mackerelEnvironment,
-        MACKEREL_LOG_RULES: props.rulesJson,
+        ...props.rulesEnvironment,
         MACKEREL_SERVERLESS_OWN_LOG_GROUPS: Token.asString(Fn.jsonencode(own)),
         STATE_TABLE_NAME: table.table.name,
       },
       statements: [
         context.readSecret,
         context.sendToSpool,
-        // Counts (ADD), rule state and report claims, payload marks, the host id: all conditional updates.
+        // Counts (ADD), rule state and report claims, payload marks, the host id: all conditional updates;
+        // GetItem also reads the rules (config/log_rules).
         table.statement("LogCountsAndRuleState", ["dynamodb:GetItem", "dynamodb:UpdateItem"]),
       ],
       conditionalStatements: context.decryptSecret,

@@ -4,7 +4,7 @@
  * with literal values. Inputs may be literals or tokens: anything optional is resolved with Terraform
  * conditionals so both work.
  */
-import { AssetType, Fn, type IResolvable, TerraformAsset } from "cdktf";
+import { AssetType, Fn, type IResolvable, TerraformAsset, Token, dependable } from "cdktf";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -162,6 +162,14 @@ export class MackerelServerless extends Construct {
     this.ownLogGroupNames = context.ownLogGroupNames;
     this.stateTable = new StateTable(this, "state", { prefix, tags });
     const rulesJson = logRulesJson(props.logRules);
+    // The rules live in the state table (200 rules do not fit the environment's 4 KB); the functions get the
+    // digest, which also makes Lambda start new containers when the rules change.
+    const rulesItem = this.stateTable.configItem("log_rules", rulesJson);
+    const rulesEnvironment = {
+      MACKEREL_LOG_RULES_SHA256: Token.isUnresolved(rulesJson)
+        ? Fn.sha256(rulesJson)
+        : createHash("sha256").update(rulesJson, "utf8").digest("hex"),
+    };
 
     this.metric = new ModuleFunction(this, "metric", {
       ...context.common,
@@ -202,7 +210,7 @@ export class MackerelServerless extends Construct {
       logFreshnessChecks: props.logFreshnessChecks,
       vpcConfig: props.vpcConfig,
       // The per-minute tick runs in the check function: it reads and updates the state table.
-      environment: { STATE_TABLE_NAME: this.stateTable.table.name, MACKEREL_LOG_RULES: rulesJson },
+      environment: { STATE_TABLE_NAME: this.stateTable.table.name, ...rulesEnvironment },
       statements: [
         this.stateTable.statement("TickState", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
       ],
@@ -212,10 +220,13 @@ export class MackerelServerless extends Construct {
       context,
       table: this.stateTable,
       checkFunction: this.checks.function,
-      rulesJson,
+      rulesEnvironment,
       logSubscriptions: props.logSubscriptions,
       accountLogSubscription: props.accountLogSubscription,
     });
+    for (const reader of [this.logs.function.lambda, this.checks.function.lambda]) {
+      reader.dependsOn = [...(reader.dependsOn ?? []), dependable(rulesItem)];
+    }
 
     // Keep last: alarms for every function created above (errors, throttles) and for the spool.
     this.alarms = new Alarms(this, "alarms", {

@@ -8,6 +8,8 @@
  * function only on the host item (a `dynamodb:LeadingKeys` condition).
  */
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
+import { DynamodbTableItem } from "@cdktf/provider-aws/lib/dynamodb-table-item";
+import { Fn, Token } from "cdktf";
 import { Construct } from "constructs";
 import { STATE_TABLE_KEYS } from "../../functions/shared/state-store";
 import type { PolicyStatement } from "./module-function";
@@ -41,6 +43,26 @@ export class StateTable extends Construct {
       tags: props.tags,
     });
     this.table.overrideLogicalId("state");
+  }
+
+  /**
+   * An item `config`/`name` holding `json` (attribute `json`): configuration too large for a function's
+   * environment (4 KB in all), read once per container (functions/shared/state-store.ts `readConfig`).
+   * Functions that read it should depend on it, so that Terraform writes it before it updates them.
+   */
+  configItem(name: string, json: string): DynamodbTableItem {
+    const item = new DynamodbTableItem(this, `config-${name}`, {
+      tableName: this.table.name,
+      hashKey: this.table.hashKey,
+      rangeKey: this.table.rangeKey,
+      // A token is encoded by Terraform; a literal (CDKTF rules) is JSON here, with Terraform's template
+      // sequences `${` and `%{` escaped (Terraform reads every string as a template).
+      item: Token.isUnresolved(json)
+        ? Fn.jsonencode({ pk: { S: "config" }, sk: { S: name }, json: { S: json } })
+        : JSON.stringify({ pk: { S: "config" }, sk: { S: name }, json: { S: json } }).replace(/([$%])\{/g, "$1$1{"),
+    });
+    item.overrideLogicalId(`config_${name}`);
+    return item;
   }
 
   /**

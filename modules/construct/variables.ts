@@ -40,51 +40,23 @@ const TF_ARN = (service: string) => `^arn:aws[a-zA-Z-]*:${service}:[a-z0-9-]+:[0
 const every = (list: string, expr: string) => `alltrue([for item in var.${list} : ${expr}])`;
 /** An optional attribute that is null or satisfies `expr` (conditional expressions are lazy, `||` is not). */
 const nullOr = (attr: string, expr: string) => `item.${attr} == null ? true : (${expr})`;
-const regexesCompile = (attr: string) =>
-  `item.${attr} == null ? true : alltrue([for r in item.${attr} : can(regexall(r, ""))])`;
 
+/** Longest log rule pattern (functions/shared/user-regexp.ts MAX_PATTERN_LENGTH). */
+const MAX_RULE_PATTERN_LENGTH = 1000;
 /**
- * V8's linear-time regex engine (which runs log rules: functions/logs/regex.ts) refuses counted repetition
- * above this bound: each `{n}`, `{n,}` or `{n,m}` may count at most 16, and nested counts at most 16 in
- * product (its `kMaxReplicationFactor`; measured on the pinned Node.js 22, V8 12.4). Plan time checks each
- * count; a nested product above the bound is caught by the functions, which report the rule UNKNOWN.
+ * Every broken include, exclude or redact pattern of every log rule, one message each, naming the entry and
+ * the pattern: `log_rules[3] ("errors").include[0]: "(?=x)" is not a valid RE2 regular expression ...`.
+ * `can(regexall(r, ""))` is Go's RE2 parser: the syntax the functions run (re2js).
  */
-export const LINEAR_ENGINE_MAX_REPEAT = 16;
-/** `expr` (over one pattern `r`) holds for every include, exclude and redact pattern of every log rule. */
-const everyLogRulePattern = (expr: string) =>
-  every(
-    "log_rules",
-    ["include", "exclude", "redact"]
-      .map((attr) => `(item.${attr} == null ? true : alltrue([for r in item.${attr} : ${expr}]))`)
-      .join(" && "),
-  );
-/**
- * What RE2 accepts (so `can(regexall(...))` passes) but V8's linear-time engine refuses or JavaScript reads
- * differently. RE2 patterns inside HCL strings: a backslash in RE2 is two in HCL, four in this source.
- */
-const LINEAR_ENGINE_VALIDATIONS: VariableValidation[] = [
-  {
-    condition: everyLogRulePattern(`length(regexall("[(][?]<?[=!]|\\\\\\\\[1-9]|\\\\\\\\k<", r)) == 0`),
-    errorMessage:
-      "log_rules: include, exclude and redact must not use lookaround ((?=, (?!, (?<=, (?<!) or backreferences: the logs function runs them on V8's linear-time engine, which has neither.",
-  },
-  {
-    condition: everyLogRulePattern(
-      `alltrue([for q in regexall("[{]([0-9]+)(,([0-9]*))?[}]", r) : tonumber(q[0]) <= ${LINEAR_ENGINE_MAX_REPEAT} && tonumber(coalesce(q[2], "0")) <= ${LINEAR_ENGINE_MAX_REPEAT}])`,
-    ),
-    errorMessage: `log_rules: counted repetitions ({n}, {n,}, {n,m}) in include, exclude and redact may count at most ${LINEAR_ENGINE_MAX_REPEAT} (nested ones at most ${LINEAR_ENGINE_MAX_REPEAT} in product): that is the bound of V8's linear-time engine, which runs the rules. Use + or * instead, e.g. [0-9]+ rather than [0-9]{1,30}.`,
-  },
-  {
-    condition: everyLogRulePattern(`length(regexall("[(][?][A-Za-z]", trimprefix(r, "(?i)"))) == 0`),
-    errorMessage:
-      "log_rules: the only inline flag include, exclude and redact may use is a leading (?i) (ASCII case-insensitive): no (?s), (?m), (?U), no (?i) later in the pattern, and (?<name>...) rather than (?P<name>...).",
-  },
-  {
-    condition: everyLogRulePattern(`length(regexall("\\\\\\\\[AzQECpP]|[[]:[a-z]+:[]]", r)) == 0`),
-    errorMessage:
-      "log_rules: include, exclude and redact must not use RE2-only syntax that JavaScript reads differently: the escapes A, z, Q, E, C, p and P after a backslash, or [:alpha:]-style classes. Use ^, $, escaped characters and explicit classes such as [a-zA-Z].",
-  },
-];
+const BROKEN_LOG_RULE_PATTERNS =
+  `flatten([for i, item in var.log_rules : [for attr in ["include", "exclude", "redact"] : ` +
+  `[for j, r in (item[attr] == null ? [] : item[attr]) : format("log_rules[%d] (\\"%s\\").%s[%d]: %s", i, item.name, attr, j, ` +
+  `r == "" ? "must not be empty (it would match every line)" : ` +
+  `length(r) > ${MAX_RULE_PATTERN_LENGTH} ? "must be at most ${MAX_RULE_PATTERN_LENGTH} characters" : ` +
+  `format("\\"%s\\" is not a valid RE2 regular expression (RE2 has no backreferences or lookaround)", r)) ` +
+  `if r == "" || length(r) > ${MAX_RULE_PATTERN_LENGTH} || !can(regexall(r, ""))]]])`;
+/** The rules are one state table item: DynamoDB's item limit is 400 KB. */
+export const LOG_RULES_MAX_JSON = 350_000;
 
 const checkNameValidation = (list: string): VariableValidation => ({
   condition: every(list, `can(regex("${TF_CHECK_NAME}", item.name))`),
@@ -282,14 +254,9 @@ export const VARIABLES: VariableDefinition[] = [
         errorMessage: "log_rules: include must list at least one regex.",
       },
       {
-        condition: every(
-          "log_rules",
-          `(${regexesCompile("include")}) && (${regexesCompile("exclude")}) && (${regexesCompile("redact")})`,
-        ),
-        errorMessage:
-          "log_rules: include, exclude and redact must be valid regexes without backreferences or lookaround (RE2 syntax, which the function's linear-time engine also runs).",
+        condition: `length(${BROKEN_LOG_RULE_PATTERNS}) == 0`,
+        errorMessage: `\${join("; ", ${BROKEN_LOG_RULE_PATTERNS})}.`,
       },
-      ...LINEAR_ENGINE_VALIDATIONS,
       {
         condition: every("log_rules", nullOr("status", 'contains(["WARNING", "CRITICAL"], item.status)')),
         errorMessage: "log_rules: status must be WARNING or CRITICAL.",
@@ -301,9 +268,8 @@ export const VARIABLES: VariableDefinition[] = [
         errorMessage: "log_rules: notification_interval must be at least 10 minutes (Mackerel's minimum).",
       },
       {
-        condition: "length(jsonencode(var.log_rules)) <= 3000",
-        errorMessage:
-          "log_rules: the rules take more than 3000 characters as JSON; they travel in the function's environment (4 KB in all). Merge rules or shorten regexes.",
+        condition: `length(jsonencode(var.log_rules)) <= ${LOG_RULES_MAX_JSON}`,
+        errorMessage: `log_rules: the rules take more than ${LOG_RULES_MAX_JSON} characters as JSON; they are stored in one state table item (DynamoDB's limit is 400 KB).`,
       },
     ],
   },
