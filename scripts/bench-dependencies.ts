@@ -21,6 +21,8 @@ export const s = z.strictObject({ service: z.string().regex(/^[A-Za-z0-9][A-Za-z
 export const s = z.strictObject({ service: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{1,62}$/))),
   metrics: z.optional(z.array(z.strictObject({ name: z.string().check(z.regex(/^[a-zA-Z0-9._-]+$/)), value: z.number(), time: z.optional(z.union([z.number(), z.string()])) })).check(z.maxLength(1000))),
   checks: z.optional(z.array(z.strictObject({ name: z.string(), status: z.enum(["OK","WARNING","CRITICAL","UNKNOWN"]), message: z.optional(z.string()) }))) });`,
+  "redaction rule set (functions/shared/redact.ts), first use":
+    'import { redactBuiltIn } from "../../functions/shared/redact"; export const r = redactBuiltIn("x password=y ghp_0123456789abcdefghijklmnopqrstuvwxyzAB");',
   "@aws-sdk/client-secrets-manager":
     'import { SecretsManagerClient, GetSecretValueCommand } from "@aws-sdk/client-secrets-manager"; export const c = new SecretsManagerClient({}); export { GetSecretValueCommand };',
   "@aws-sdk/client-dynamodb":

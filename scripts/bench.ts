@@ -5,6 +5,7 @@
  *   number of TCP connections they used (connection reuse);
  * - the logs function: throughput against bare decode, requests per invocation, peak memory
  *   (`npm run bench:logs` prints only those);
+ * - redaction: cost per sample and per HTTP excerpt, and on 16 KiB / 256 KiB lines (`npm run bench:redaction`);
  * - what each runtime dependency costs on its own (`npm run bench:deps` prints only that).
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
@@ -15,6 +16,7 @@ import { LocalMackerelServer } from "./local/mackerel-server";
 import { dependencyTable, measureDependencies } from "./bench-dependencies";
 import { logsInvocationTable, measureLogsInvocations } from "./bench-logs-invocations";
 import { logThroughputTable, measureLogThroughput, RULE_SETS } from "./bench-logs";
+import { measureRedaction, redactionTable } from "./bench-redaction";
 import { CountingProxy } from "./lib/counting-proxy";
 import { importTimes, median, percentile, unzipTo } from "./lib/import-time";
 import { MODULE_DIR } from "./lib/module-writer";
@@ -150,6 +152,9 @@ async function main(): Promise<void> {
 
   console.log("## Logs function from its zip: requests per invocation and peak memory\n");
   console.log(logsInvocationTable(await measureLogsInvocations()));
+
+  console.log("\n## Redaction: per sample, per excerpt, and on long lines\n");
+  console.log(redactionTable(measureRedaction()));
 
   console.log("\n## Runtime dependencies, each alone (tree-shaken use, bundled like the functions)\n");
   console.log(dependencyTable(await measureDependencies(IMPORT_RUNS)));

@@ -181,7 +181,7 @@ module "mackerel" {
   test("HTTP: a 503 is CRITICAL with a redacted body excerpt", async () => {
     expect(await invoke("web-down")).toMatchObject({ status: "CRITICAL" });
     expect(lastReport("web-down")!.message).toMatch(
-      /^CRITICAL: GET http:\/\/127\.0\.0\.1:\d+\/down: status 503 in \d+ ms: expected status 200\nbody: maintenance, contact \[REDACTED\]$/,
+      /^CRITICAL: GET http:\/\/127\.0\.0\.1:\d+\/down: status 503 in \d+ ms: expected status 200\nbody: maintenance, contact \[REDACTED:email\]$/,
     );
     expect(metricsOf("web-down").status_code).toBe(503);
   });

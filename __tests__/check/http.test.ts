@@ -141,7 +141,7 @@ test("the wrong body: CRITICAL with a redacted, cut excerpt", async () => {
   expect(outcome.status).toBe("CRITICAL");
   expect(outcome.message).toMatch(/: status 200 in \d+ ms: body does not contain ""status":"ok""\n/);
   expect(outcome.message).toContain(
-    'body: {"status":"degraded","detail":"db down, password=[REDACTED] user [REDACTED]"}',
+    'body: {"status":"degraded","detail":"db down, password=[REDACTED:password] user [REDACTED:email]"}',
   );
   expect(outcome.message).not.toContain("hunter2");
   const regex = await run(http({ url: `${base}/degraded`, body_regex: '"status":"ok"' }));
@@ -152,7 +152,7 @@ test("500: CRITICAL naming the status and the expected ones", async () => {
   const outcome = await run(http({ url: `${base}/error`, expected_status: [200, 204] }));
   expect(outcome.status).toBe("CRITICAL");
   expect(outcome.message).toMatch(
-    /status 500 in \d+ ms: expected status 200 or 204\nbody: Internal Server Error: token=\[REDACTED\]/,
+    /status 500 in \d+ ms: expected status 200 or 204\nbody: Internal Server Error: token=\[REDACTED:token\]/,
   );
   expect(outcome.metrics.status_code).toBe(500);
   // A 500 that is expected is fine.

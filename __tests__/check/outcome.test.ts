@@ -100,23 +100,27 @@ describe("buildWrites", () => {
 
 describe("redaction", () => {
   test.each([
-    ["AWS key AKIAIOSFODNN7EXAMPLE here", "AWS key [REDACTED] here"],
-    ["Authorization: Bearer abc.def-ghijkl", "Authorization: Bearer [REDACTED]"],
+    ["AWS key AKIAIOSFODNN7EXAMPLE here", "AWS key [REDACTED:aws-access-key-id] here"],
+    ["Authorization: Bearer abc.def-ghijkl", "Authorization: Bearer [REDACTED:authorization]"],
     ["basic usage of a token", "basic usage of a token"],
-    ["password=hunter2&user=bob", "password=[REDACTED]&user=bob"],
-    ["aws_secret_access_key = wJalrXUtnFEMI/K7MDENG", "aws_secret_access_key = [REDACTED]"],
-    ['{"api_key": "s3cr3t", "ok": true}', '{"api_key": "[REDACTED]", "ok": true}'],
-    ["mail alice@example.com now", "mail [REDACTED] now"],
-    ["https://user:pw@internal.example/x", "https://[REDACTED]@internal.example/x"],
-    ["token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.sig", "token [REDACTED]"],
+    ["password=hunter2&user=bob", "password=[REDACTED:password]&user=bob"],
+    ["aws_secret_access_key = wJalrXUtnFEMI/K7MDENG", "aws_secret_access_key = [REDACTED:key]"],
+    ['{"api_key": "s3cr3t", "ok": true}', '{"api_key": "[REDACTED:key]", "ok": true}'],
+    ["mail alice@example.com now", "mail [REDACTED:email] now"],
+    ["https://user:pw@internal.example/x", "https://user:[REDACTED:password]@internal.example/x"],
+    ["token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.sig", "token [REDACTED:jwt]"],
   ])("%s", (input, output) => {
     expect(redact(input)).toBe(output);
   });
 
   test("excerpts are one line, redacted and cut", () => {
     const text = `line one\n\n  password=x ${"y".repeat(500)}`;
-    const cut = excerpt(text, 40);
-    expect(cut).toBe(`line one password=[REDACTED] ${"y".repeat(10)}…`);
-    expect(cut.length).toBe(40);
+    const cut = excerpt(text, 50);
+    expect(cut).toBe(`line one password=[REDACTED:password] ${"y".repeat(11)}…`);
+    expect(cut.length).toBe(50);
+  });
+
+  test("excerpts redact before they collapse and cut: a key id after 1,184 spaces is masked, not cut", () => {
+    expect(excerpt(`<html>${" ".repeat(1184)}AKIAIOSFODNN7EXAMPLE</html>`, 30)).toBe("<html> [REDACTED:aws-access-k…");
   });
 });

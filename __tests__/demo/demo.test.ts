@@ -153,7 +153,7 @@ describe("runDemo: what the local Mackerel received", () => {
         message: expect.stringMatching(
           new RegExp(
             `^CRITICAL: GET ${site}/checkout: status 503 in \\d+ ms: expected status 200\\n` +
-              "body: checkout is under maintenance, contact \\[REDACTED\\]$",
+              "body: checkout is under maintenance, contact \\[REDACTED:email\\]$",
           ),
         ),
       },
@@ -191,7 +191,7 @@ describe("runDemo: what the local Mackerel received", () => {
     const byName = (name: string) => result.checkReports.find((r) => r.name === name)!.message;
     expect(byName("errors").split("\n")).toHaveLength(1 + Math.min(5, logs.errors!.total));
     expect(byName("access_denied").split("\n")).toHaveLength(1 + Math.min(2, logs.access_denied!.total));
-    expect(byName("access_denied")).toContain("password=[REDACTED]");
+    expect(byName("access_denied")).toContain("password=[REDACTED:password]");
     for (const report of result.checkReports) expect(report.message).not.toContain("hunter2");
 
     // The recovery is newer than the report it closes (Mackerel would ignore it otherwise).

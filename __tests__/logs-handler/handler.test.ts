@@ -150,7 +150,7 @@ describe("rules that match", () => {
     const [errors] = reportsNamed("errors");
     expect(errors).toMatchObject({ status: "CRITICAL", occurredAt: expect.any(Number) });
     expect(errors!.message).toMatch(/^2 matching log events in \/aws\/lambda\/orders — first samples:\n/);
-    expect(errors!.message).toContain("db down password=[REDACTED] for [REDACTED]");
+    expect(errors!.message).toContain("db down password=[REDACTED:password] for [REDACTED:email]");
     expect(errors!.message).not.toContain("hunter2");
     expect(errors!.message).toContain("payment failed");
     const [timeouts] = reportsNamed("timeouts");

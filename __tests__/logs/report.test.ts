@@ -1,5 +1,5 @@
 import type { NormalizedLogEvent } from "../../functions/logs/normalize";
-import { buildRuleReport, SAMPLE_REDACT_MAX_CHARS, truncateCodePoints } from "../../functions/logs/report";
+import { buildRuleReport, truncateCodePoints } from "../../functions/logs/report";
 import { compileRules, type RuleMatch } from "../../functions/logs/rules";
 import { T0, textLine } from "./fixtures";
 
@@ -57,7 +57,9 @@ describe("buildRuleReport", () => {
       matchOf(["slow login password=hunter2 for order-991 by a@b.example"]),
       T0,
     );
-    expect(report.message).toContain("slow login password=[REDACTED] for [REDACTED] by [REDACTED]");
+    expect(report.message).toContain(
+      "slow login password=[REDACTED:password] for [REDACTED:custom] by [REDACTED:email]",
+    );
     expect(report.message).not.toMatch(/hunter2|991|a@b/);
   });
 
@@ -101,13 +103,20 @@ describe("buildRuleReport", () => {
     expect(report.message.endsWith("…")).toBe(true);
   });
 
-  test("a secret early in a huge line is redacted (the line is cut before redaction), with no lone surrogate", () => {
+  test("a secret in a huge line is redacted before the line is cut, with no lone surrogate", () => {
     const head = "ERROR password=hunter2 ";
-    const filler = "x".repeat(SAMPLE_REDACT_MAX_CHARS - head.length - 1);
-    const report = buildRuleReport(rule!, matchOf([`${head}${filler}😀${"y".repeat(100_000)}`]), T0);
-    expect(report.message).toContain("password=[REDACTED]");
+    const report = buildRuleReport(rule!, matchOf([`${head}${"x".repeat(4000)}😀${"y".repeat(100_000)}`]), T0);
+    expect(report.message).toContain("password=[REDACTED:password]");
     expect(report.message).not.toContain("hunter2");
     expect(report.message).not.toMatch(LONE_SURROGATE);
+  });
+
+  test("a private key block that runs past the cut is masked whole, not cut first", () => {
+    const lines = Array.from({ length: 60 }, (_, i) => `MIIEow${String(i).padStart(2, "0")}${"Q".repeat(56)}`);
+    const event = `ERROR key:\n-----BEGIN RSA PRIVATE KEY-----\n${lines.join("\n")}\n-----END RSA PRIVATE KEY-----\n done`;
+    const report = buildRuleReport(rule!, matchOf([event]), T0);
+    expect(report.message.split("\n")[1]).toBe("ERROR key: ↵ [REDACTED:private-key] ↵ done");
+    expect(report.message).not.toContain("MIIEow");
   });
 });
 

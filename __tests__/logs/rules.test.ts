@@ -88,7 +88,7 @@ describe("compileRules: valid configurations", () => {
       notificationInterval: 60,
       logGroups: ["/aws/lambda/api-*"],
     });
-    expect(rule!.redact("customer-42 failed")).toBe("[REDACTED] failed");
+    expect(rule!.redact("customer-42 failed")).toBe("[REDACTED:custom] failed");
   });
 
   test("the JSON text of the list (as an environment variable holds it) is accepted", () => {

@@ -534,7 +534,10 @@ describe("extractErrorMessage", () => {
   test.each([
     [{ error: { message: "Service not found" } }, "Service not found"],
     [{ error: "plain" }, "plain"],
-    ["  text body  ", "text body"],
+    // A raw (non-JSON) body is never carried into an error.
+    ["  text body  ", undefined],
+    [{ error: { message: "  two\n  lines  " } }, "two lines"],
+    [{ error: { message: "x".repeat(1000) } }, `${"x".repeat(299)}…`],
     ["", undefined],
     [{ error: { code: 1 } }, undefined],
     [undefined, undefined],

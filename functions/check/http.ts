@@ -11,7 +11,7 @@ import {
   formatNumber,
   worstStatus,
 } from "./outcome.js";
-import { excerpt, redact } from "./redact.js";
+import { excerpt } from "./redact.js";
 import type { RunContext } from "./run-context.js";
 import type { HttpSpec } from "./spec.js";
 
@@ -201,7 +201,7 @@ const FAILURE_TEXT: Record<HttpFailure, string> = {
 
 /** A URL for a message: credentials and secret-looking query values masked. */
 function showUrl(url: string): string {
-  return excerpt(redact(url), 200);
+  return excerpt(url, 200);
 }
 
 /** Turns an observation into the check's outcome. Pure. */
@@ -246,6 +246,7 @@ export function evaluateHttp(spec: HttpSpec, observation: HttpObservation): Chec
     `${status}: ${target}${via}: status ${observation.status} in ${formatNumber(observation.latencyMs)} ms${latency.breached ? ` (latency ${latency.breached} ms)` : ""}${problems.length > 0 ? `: ${problems.join("; ")}` : ""}`,
   ];
   if (problems.length > 0) {
+    // Redacted before it is collapsed and cut (see excerpt).
     const body = excerpt(observation.body, 300);
     if (observation.location !== undefined) lines.push(`location: ${showUrl(observation.location)}`);
     else lines.push(body === "" ? "body: (empty)" : `body: ${body}`);

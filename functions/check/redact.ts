@@ -1,19 +1,21 @@
 /**
  * Excerpts for check messages (HTTP body excerpts, Logs Insights rows), redacted with the module's one
- * redactor (functions/shared/redact.ts) before they leave the account.
+ * rule set (functions/shared/redact.ts) before they leave the account.
  */
-import { createRedactor } from "../shared/redact.js";
+import { redactBuiltIn, redactShown } from "../shared/redact.js";
 
 /** Returns `text` with secrets and personal data masked. */
-export const redact = createRedactor();
+export const redact = redactBuiltIn;
 
-/** A one-line, redacted excerpt of at most `max` characters (whitespace collapsed), for messages. */
+/**
+ * A one-line, redacted excerpt of at most `max` characters (whitespace collapsed), for messages.
+ *
+ * Redaction comes first, on everything that can be shown and a margin beyond it; only then is whitespace
+ * collapsed and the line cut. (Cutting first can leave half a secret that no pattern recognises any more:
+ * `<html>` + 1,184 spaces + an AWS key id cut to `AKIAIOSFOD`.)
+ */
 export function excerpt(text: string, max = 200): string {
-  // Redact a bounded window only: the patterns stay cheap on a 1 MiB body, and what lies beyond the
-  // window is cut anyway.
-  const line = redact(text.slice(0, max * 4))
-    .replace(/\s+/g, " ")
-    .trim();
+  const line = redactShown(text, max).replace(/\s+/g, " ").trim();
   if (line.length <= max) return line;
   // Do not split a surrogate pair.
   let cut = max - 1;

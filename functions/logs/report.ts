@@ -7,6 +7,7 @@
  * name would share the Mackerel check, so names should be unique across log rules and checks.
  */
 import { CHECK_MESSAGE_MAX_CODE_POINTS, truncateCodePoints } from "../shared/names.js";
+import { redactShown } from "../shared/redact.js";
 import type { NormalizedLogEvent } from "./normalize.js";
 import type { CompiledRule, RuleMatch, RuleStatus } from "./rules.js";
 
@@ -29,13 +30,6 @@ export interface RuleReport {
 
 /** The rule fields a report needs. */
 export type ReportedRule = Pick<CompiledRule, "name" | "status" | "notificationInterval" | "redact">;
-
-/**
- * Each sample is redacted on at most this many UTF-16 units of its message. It is cut first so redaction costs
- * are bounded for 256 KiB lines; it is far above the 1024 code points that can reach the report, so the cut
- * cannot leave the visible part of a secret unredacted.
- */
-export const SAMPLE_REDACT_MAX_CHARS = 4096;
 
 /** A sample keeps at least this many code points even when many samples share the message. */
 const SAMPLE_MIN_CODE_POINTS = 80;
@@ -66,7 +60,7 @@ export function buildRuleReport(rule: ReportedRule, match: RuleMatch, now: numbe
   const share = Math.floor((CHECK_MESSAGE_MAX_CODE_POINTS - codePointLength(header)) / Math.max(1, samples.length));
   const perSample = Math.max(SAMPLE_MIN_CODE_POINTS, share - 1); // - 1 for the newline before it
   const lines = samples.map((sample) =>
-    truncateCodePoints(sampleLine(sample, rule.redact, groups.length > 1), perSample),
+    truncateCodePoints(sampleLine(sample, rule.redact, groups.length > 1, perSample), perSample),
   );
   const message = truncateCodePoints([header, ...lines].join("\n"), CHECK_MESSAGE_MAX_CODE_POINTS);
   return {
@@ -78,16 +72,18 @@ export function buildRuleReport(rule: ReportedRule, match: RuleMatch, now: numbe
   };
 }
 
-/** One sample as shown: redacted, on one line, trimmed. */
-function sampleLine(sample: NormalizedLogEvent, redact: (line: string) => string, withGroup: boolean): string {
-  let text = sample.message;
-  if (text.length > SAMPLE_REDACT_MAX_CHARS) {
-    let end = SAMPLE_REDACT_MAX_CHARS;
-    const last = text.charCodeAt(end - 1);
-    if (last >= 0xd800 && last <= 0xdbff) end--; // do not keep half of a surrogate pair
-    text = text.slice(0, end);
-  }
-  const line = redact(text)
+/**
+ * One sample as shown: redacted, on one line, trimmed. Redaction comes before any cut: it covers all that
+ * can be shown of the message (`shown` characters) and a margin beyond (see `redactShown`), so a secret
+ * that starts in the shown part is masked whole, even a private key block across lines.
+ */
+function sampleLine(
+  sample: NormalizedLogEvent,
+  redact: (line: string) => string,
+  withGroup: boolean,
+  shown: number,
+): string {
+  const line = redactShown(sample.message, shown, redact)
     .trim()
     .replace(/[ \t]*\r?\n\s*/g, " ↵ ");
   return withGroup ? `${sample.logGroup}: ${line}` : line;

@@ -3,28 +3,15 @@
  *
  * The module's Lambdas use Lambda's JSON log format: the Node.js runtime turns `console.info(object)`
  * into one JSON record with timestamp, level and request id, and filters by the function's
- * application log level. So the logger only builds plain objects, and scrubs every secret it has
- * been told about from them before they leave the process.
+ * application log level. So the logger only builds plain objects, and masks in them every secret it has
+ * been told about (the API key) and whatever the redaction rules catch, before they leave the process.
  */
+import { redactBuiltIn } from "./redact.js";
+
+export { registerSecret, scrubSecrets } from "./secrets.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFields = Record<string, unknown>;
-
-const secrets = new Set<string>();
-
-/** Registers a value (e.g. the API key) that must never appear in a log line. */
-export function registerSecret(value: string): void {
-  if (value.length >= 4) secrets.add(value);
-}
-
-/** Replaces every registered secret in `text`. */
-export function scrubSecrets(text: string): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (out.includes(secret)) out = out.split(secret).join("[secret]");
-  }
-  return out;
-}
 
 function serializeError(error: unknown): LogFields {
   if (error instanceof Error) {
@@ -45,9 +32,20 @@ function prepare(message: string, fields: LogFields | undefined): LogFields {
       record[key] = key === "error" ? serializeError(value) : value;
     }
   }
-  if (secrets.size === 0) return record;
-  // Round-trip through JSON so nested values are scrubbed too; logs are not on a hot path.
-  return JSON.parse(scrubSecrets(JSON.stringify(record))) as LogFields;
+  // Through JSON first, so what is logged is what console would print (Dates, toJSON), then every string.
+  return redactValues(JSON.parse(JSON.stringify(record))) as LogFields;
+}
+
+/** Every string in a record, redacted (keys are ours; values may carry data or error messages). */
+function redactValues(value: unknown): unknown {
+  if (typeof value === "string") return redactBuiltIn(value);
+  if (Array.isArray(value)) return value.map(redactValues);
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) out[key] = redactValues(inner);
+    return out;
+  }
+  return value;
 }
 
 /** A small structured logger with persistent fields (e.g. function, rule). */

@@ -16,6 +16,7 @@
 import type { ApiKeySource } from "./api-key.js";
 import { MackerelRejectedError, MackerelUnavailableError } from "./errors.js";
 import { CHECK_REPORTS_PER_REQUEST, type CheckStatus } from "./names.js";
+import { redactMessage } from "./redact.js";
 import { backoffDelay, noDeadline, parseRetryAfter, type RemainingTime, sleep } from "./retry.js";
 
 /** A service metric point: `time` in epoch seconds. */
@@ -277,18 +278,22 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** Mackerel's error body is `{"error":{"message":"..."}}` per mackerel-client-go; undocumented, so read it defensively. */
+/** Longest part of Mackerel's error message kept in an error (it travels to Step Functions and logs). */
+export const MACKEREL_MESSAGE_MAX_CHARS = 300;
+
+/**
+ * Mackerel's error body is `{"error":{"message":"..."}}` per mackerel-client-go; undocumented, so read it
+ * defensively. Only that message field is kept, redacted, on one line and bounded: never the raw body (a
+ * proxy's HTML page, an echo of the request), which could carry anything into Step Functions and logs.
+ */
 export function extractErrorMessage(body: unknown): string | undefined {
-  if (typeof body === "string") return body.trim() || undefined;
+  let message: unknown;
   if (body && typeof body === "object") {
     const error = (body as { error?: unknown }).error;
-    if (typeof error === "string") return error;
-    if (error && typeof error === "object") {
-      const message = (error as { message?: unknown }).message;
-      if (typeof message === "string") return message;
-    }
+    message = error && typeof error === "object" ? (error as { message?: unknown }).message : error;
   }
-  return undefined;
+  if (typeof message !== "string") return undefined;
+  return redactMessage(message, MACKEREL_MESSAGE_MAX_CHARS) || undefined;
 }
 
 function describeNetworkError(error: unknown): string {
