@@ -99,7 +99,7 @@ async function post(
     service: rt.env.MACKEREL_SERVICE_NAME,
     now: Math.floor(Date.now() / 1000),
   });
-  const result = await deliver(writes, client, log, rt.spool);
+  const result = await deliver(writes, client, log, rt.spool, rt.host);
   emitMetrics({
     ChecksRun: 1,
     ChecksNotOk: outcome.status === "OK" ? 0 : 1,

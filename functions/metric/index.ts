@@ -61,7 +61,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<M
     }
   }
 
-  const result = await deliver(writes, client, log, runtime.spool);
+  const result = await deliver(writes, client, log, runtime.spool, runtime.host);
   emitMetrics({
     ServiceMetricsPosted: result.posted.serviceMetrics,
     HostMetricsPosted: result.posted.hostMetrics,

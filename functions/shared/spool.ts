@@ -11,6 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Spool, SpoolCause } from "./delivery.js";
+import { sdkClientConfig } from "./aws-sdk.js";
 import { MackerelUnavailableError } from "./errors.js";
 import type { CheckReport, MackerelWrite } from "./mackerel-client.js";
 
@@ -53,17 +54,6 @@ export interface SpoolEnvelope {
   firstAttemptAt: number;
   /** The function that spooled them (its Lambda name). */
   origin: string;
-}
-
-/** The spool (or Secrets Manager, SQS itself) could not take the writes: they were NOT saved. */
-export class SpoolUnavailableError extends Error {
-  override readonly name = "SpoolUnavailableError";
-  constructor(
-    message: string,
-    override readonly cause?: unknown,
-  ) {
-    super(message);
-  }
 }
 
 const byteLength = (text: string): number => Buffer.byteLength(text, "utf8");
@@ -211,7 +201,7 @@ let sharedClient: InstanceType<SqsModule["SQSClient"]> | undefined;
 export async function sqs(): Promise<{ sdk: SqsModule; client: InstanceType<SqsModule["SQSClient"]> }> {
   sqsModule ??= import("@aws-sdk/client-sqs");
   const sdk = await sqsModule;
-  sharedClient ??= new sdk.SQSClient({});
+  sharedClient ??= new sdk.SQSClient(sdkClientConfig());
   return { sdk, client: sharedClient };
 }
 
@@ -249,7 +239,11 @@ export interface SqsSpoolOptions {
   send?: SendSpoolBatch;
 }
 
-/** The SQS spool. */
+/**
+ * The SQS spool. `put` throws {@link MackerelUnavailableError} (the one "try again later" name) when the
+ * queue cannot take the writes: they were NOT saved, and the caller must fail so that its own retry
+ * (Step Functions' Retry, Lambda's asynchronous retry) tries again.
+ */
 export class SqsSpool implements Spool {
   private lastFailureAt = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
@@ -282,13 +276,13 @@ export class SqsSpool implements Spool {
         try {
           ({ failed } = await this.send(this.options.queueUrl, entries));
         } catch (error) {
-          throw new SpoolUnavailableError(`the spool refused the writes: ${describe(error)}`, error);
+          throw new MackerelUnavailableError(`the spool refused the writes: ${describe(error)}`, undefined, error);
         }
         if (failed.length === 0) break;
         const permanent = failed.find((f) => f.senderFault);
         if (permanent || attempt >= 3) {
           const first = permanent ?? failed[0]!;
-          throw new SpoolUnavailableError(
+          throw new MackerelUnavailableError(
             `the spool refused ${failed.length} messages: ${first.message ?? "no reason"}`,
           );
         }

@@ -19,6 +19,7 @@
  * Every read that decides a write is strongly consistent, and every write that must not race is conditional.
  * The AWS SDK is imported on first use (it costs ~50 ms of cold start) and honours AWS_ENDPOINT_URL_DYNAMODB.
  */
+import { sdkClientConfig } from "./aws-sdk.js";
 import type { CheckStatus } from "./names.js";
 import type { HostIdStore } from "./host.js";
 
@@ -59,7 +60,7 @@ export function sdkDynamoApi(): DynamoApi {
   const ready = () =>
     (client ??= (sdkModule ??= import("@aws-sdk/client-dynamodb")).then((sdk) => ({
       sdk,
-      client: new sdk.DynamoDBClient({ maxAttempts: SDK_MAX_ATTEMPTS }),
+      client: new sdk.DynamoDBClient({ ...sdkClientConfig(), maxAttempts: SDK_MAX_ATTEMPTS }),
     })));
   /* eslint-disable @typescript-eslint/no-explicit-any -- the low-level shapes are built by this module */
   return {
@@ -669,6 +670,23 @@ export class StateStore {
             ConditionExpression: "attribute_not_exists(#id)",
             ExpressionAttributeNames: { "#id": "hostId", "#o": "leaseOwner", "#u": "leaseUntil" },
             ExpressionAttributeValues: { ":id": S(id) },
+          });
+          return id;
+        } catch (error) {
+          if (!isConditionFailed(error)) throw error;
+          return (await read()) ?? id;
+        }
+      },
+      replace: async (staleId: string, id: string) => {
+        // Only over the stale id (or none): a container that replaced it first wins, and all use its id.
+        try {
+          await this.api.updateItem({
+            TableName: this.tableName,
+            Key: HOST_KEY,
+            UpdateExpression: "SET #id = :id REMOVE #o, #u",
+            ConditionExpression: "attribute_not_exists(#id) OR #id = :stale",
+            ExpressionAttributeNames: { "#id": "hostId", "#o": "leaseOwner", "#u": "leaseUntil" },
+            ExpressionAttributeValues: { ":id": S(id), ":stale": S(staleId) },
           });
           return id;
         } catch (error) {
