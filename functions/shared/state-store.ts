@@ -500,6 +500,39 @@ export class StateStore {
     }
   }
 
+  /**
+   * Claims an occurredAt for a check report of `check` (the metric function's checks, per host): `preferSec`
+   * when it is newer than every second claimed before, else the second after the newest claim. Never skips:
+   * every report a workflow sends gets its own second, so Mackerel keeps each (a CRITICAL then an OK within
+   * one second both arrive, and the alert closes). Two conditional writes at most.
+   */
+  async claimCheckSecond(check: string, preferSec: number): Promise<number> {
+    const key = { pk: S(`check#${check}`), sk: S(RULE_STATE_SK) };
+    try {
+      await this.api.updateItem({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: "SET #at = :s",
+        ConditionExpression: "attribute_not_exists(#at) OR #at < :s",
+        ExpressionAttributeNames: { "#at": "reportedAt" },
+        ExpressionAttributeValues: { ":s": N(preferSec) },
+      });
+      return preferSec;
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
+    // A newer or equal second is taken: the next one, atomically (ADD returns the incremented value).
+    const { Attributes: updated } = await this.api.updateItem({
+      TableName: this.tableName,
+      Key: key,
+      UpdateExpression: "ADD #at :one",
+      ExpressionAttributeNames: { "#at": "reportedAt" },
+      ExpressionAttributeValues: { ":one": N(1) },
+      ReturnValues: "UPDATED_NEW",
+    });
+    return num(updated, "reportedAt") ?? preferSec;
+  }
+
   /** Undoes a claim (the report could neither be sent nor spooled), if nothing was claimed after it. */
   async releaseClaim(rule: string, claimed: { occurredAt: number; status: CheckStatus }, previous: RuleState) {
     const restore = previous.reportedAt !== undefined && previous.reportedStatus !== undefined;
