@@ -119,7 +119,8 @@ export class SecretsManagerApiKey implements ApiKeySource {
 
   get(remainingMs?: number): Promise<string> {
     this.current ??= this.read(remainingMs);
-    return this.current;
+    // A read started by a caller with more time (or none) must not hold this one past its deadline.
+    return withinDeadline(this.current, remainingMs, this.secretArn);
   }
 
   refresh(remainingMs?: number): Promise<string> {
@@ -158,20 +159,53 @@ export class SecretsManagerApiKey implements ApiKeySource {
   }
 }
 
+/** Time kept for what follows a key read that ran out of time (spooling, failing the invocation). */
+const KEY_READ_RESERVE_MS = 1500;
+
+/** `read`, or MackerelUnavailableError once `remainingMs` (less a reserve) has passed. */
+async function withinDeadline(
+  read: Promise<string>,
+  remainingMs: number | undefined,
+  secretArn: string,
+): Promise<string> {
+  if (remainingMs === undefined || !Number.isFinite(remainingMs)) return read;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new MackerelUnavailableError(
+            `Secrets Manager unavailable reading the API key secret ${secretArn}: no answer in time`,
+          ),
+        ),
+      Math.max(0, remainingMs - KEY_READ_RESERVE_MS),
+    );
+  });
+  try {
+    return await Promise.race([read, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * A Secrets Manager failure as one of the module's error names: {@link ConfigurationError} when the secret
  * or the permissions are wrong, {@link MackerelUnavailableError} ("try again later") for the rest, after
  * the SDK's own bounded retries. The message names the secret and the error, never a value.
  */
-export function classifySecretsManagerError(error: unknown, secretArn: string): Error {
+export function classifySecretsManagerError(
+  error: unknown,
+  secretArn: string,
+  what: string = "the API key secret",
+): Error {
   const { name, message } = (error ?? {}) as { name?: string; message?: string };
   const type = name ?? "Error";
   if (CONFIGURATION_FAULTS.has(type)) {
-    return new ConfigurationError(`the API key secret ${secretArn} cannot be read: ${type}: ${message ?? ""}`.trim());
+    return new ConfigurationError(`${what} ${secretArn} cannot be read: ${type}: ${message ?? ""}`.trim());
   }
-  const what = type === "AbortError" || type === "TimeoutError" ? "no answer in time" : `${type}: ${message ?? ""}`;
+  const failure = type === "AbortError" || type === "TimeoutError" ? "no answer in time" : `${type}: ${message ?? ""}`;
   return new MackerelUnavailableError(
-    `Secrets Manager unavailable reading the API key secret ${secretArn}: ${what}`.trim(),
+    `Secrets Manager unavailable reading ${what} ${secretArn}: ${failure}`.trim(),
     undefined,
     error,
   );

@@ -30,9 +30,9 @@ const RESERVE_MS = 1500;
 
 /**
  * An abort signal for one SDK call (all its attempts) that fires before the invocation runs out of
- * time: `remainingMs` minus a reserve, and at most `capMs`.
+ * time: `remainingMs` minus `reserveMs` (kept for what follows), and at most `capMs`.
  */
-export function deadlineSignal(remainingMs: number, capMs = 10_000): AbortSignal {
-  const budget = Number.isFinite(remainingMs) ? remainingMs - RESERVE_MS : capMs;
+export function deadlineSignal(remainingMs: number, capMs = 10_000, reserveMs = RESERVE_MS): AbortSignal {
+  const budget = Number.isFinite(remainingMs) ? remainingMs - reserveMs : capMs;
   return AbortSignal.timeout(Math.max(1, Math.floor(Math.min(capMs, budget))));
 }

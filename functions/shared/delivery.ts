@@ -16,7 +16,8 @@ export type SpoolCause = "unavailable" | "unresolvedHost" | "ordering";
 
 /** Where writes go that Mackerel could not take now (the SQS spool, `spool.ts`). */
 export interface Spool {
-  put(writes: MackerelWrite[], cause?: SpoolCause): Promise<void>;
+  /** @param remainingTime - the invocation's remaining time: the spool gives up shortly before it. */
+  put(writes: MackerelWrite[], cause?: SpoolCause, remainingTime?: () => number): Promise<void>;
   /** True when `write` must wait behind writes spooled earlier (check reports: Mackerel keeps the newest). */
   holdsBack?(write: MackerelWrite): boolean;
 }
@@ -181,7 +182,7 @@ export async function deliver(
   }
   const cause: SpoolCause = unavailable ? "unavailable" : unresolvedHost ? "unresolvedHost" : "ordering";
   try {
-    await spool.put(unsent, cause);
+    await spool.put(unsent, cause, client.remainingTimeMs);
   } catch (error) {
     // Neither Mackerel nor the spool took them: the caller must fail with the retryable name, so that its
     // own retry (Step Functions' Retry, Lambda's asynchronous retry) delivers them later.

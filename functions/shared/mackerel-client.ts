@@ -106,6 +106,9 @@ export class MackerelClient {
     this.reserveMs = options.reserveMs ?? 1500;
   }
 
+  /** Time the invocation has left (ms), as this client measures it: for what the caller does after a failure. */
+  readonly remainingTimeMs = (): number => this.remainingTime();
+
   /** A client that shares everything but measures time against another invocation's deadline. */
   withRemainingTime(remainingTime: RemainingTime): MackerelClient {
     return new MackerelClient({ ...this.options, remainingTime, fetch: this.fetchImpl });

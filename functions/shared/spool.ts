@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Spool, SpoolCause } from "./delivery.js";
-import { sdkClientConfig } from "./aws-sdk.js";
+import { deadlineSignal, sdkClientConfig } from "./aws-sdk.js";
 import { MackerelUnavailableError } from "./errors.js";
 import type { CheckReport, MackerelWrite } from "./mackerel-client.js";
 
@@ -217,11 +217,20 @@ export interface SpoolBatchEntry {
 export type SendSpoolBatch = (
   queueUrl: string,
   entries: SpoolBatchEntry[],
+  /** Time the invocation has left: the call gives up shortly before it. */
+  remainingMs?: number,
 ) => Promise<{ failed: { id: string; senderFault: boolean; message?: string }[] }>;
 
-const sendWithSdk: SendSpoolBatch = async (queueUrl, entries) => {
+/** Longest a spool write may take, its SDK retries included: SQS answers in milliseconds when it is up. */
+const SPOOL_CALL_CAP_MS = 5000;
+/** Time kept after a spool write for returning or failing the invocation. */
+const SPOOL_RESERVE_MS = 300;
+
+const sendWithSdk: SendSpoolBatch = async (queueUrl, entries, remainingMs = Number.POSITIVE_INFINITY) => {
   const { sdk, client } = await sqs();
-  const output = await client.send(new sdk.SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+  const output = await client.send(new sdk.SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }), {
+    abortSignal: deadlineSignal(remainingMs, SPOOL_CALL_CAP_MS, SPOOL_RESERVE_MS),
+  });
   return {
     failed: (output.Failed ?? []).map((f) => ({
       id: f.Id ?? "",
@@ -259,9 +268,8 @@ export class SqsSpool implements Spool {
     return write.kind === "checkReports" && this.now() - this.lastFailureAt < CHECK_REPORT_ORDER_HOLD_MS;
   }
 
-  async put(writes: MackerelWrite[], cause: SpoolCause = "unavailable"): Promise<void> {
+  async put(writes: MackerelWrite[], cause: SpoolCause = "unavailable", remainingTime?: () => number): Promise<void> {
     const now = this.now();
-    if (cause !== "ordering") this.lastFailureAt = now;
     const bodies = encodeSpoolMessages(writes, { firstAttemptAt: now, origin: this.options.origin });
     for (const batch of batchSpoolMessages(bodies)) {
       let entries: SpoolBatchEntry[] = batch.map((body, i) => ({
@@ -274,10 +282,12 @@ export class SqsSpool implements Spool {
       for (let attempt = 1; entries.length > 0; attempt++) {
         let failed: Awaited<ReturnType<SendSpoolBatch>>["failed"];
         try {
-          ({ failed } = await this.send(this.options.queueUrl, entries));
+          ({ failed } = await this.send(this.options.queueUrl, entries, remainingTime?.()));
         } catch (error) {
           throw new MackerelUnavailableError(`the spool refused the writes: ${describe(error)}`, undefined, error);
         }
+        // Held back from now on only once something is in the spool: a put that failed left nothing to overtake.
+        if (cause !== "ordering" && failed.length < entries.length) this.lastFailureAt = now;
         if (failed.length === 0) break;
         const permanent = failed.find((f) => f.senderFault);
         if (permanent || attempt >= 3) {
