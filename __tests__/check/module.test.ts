@@ -106,6 +106,67 @@ describeWithTerraform("terraform: the scheduled checks' permissions", () => {
     expect(find(httpOnly, "aws_lambda_permission.check_schedules[0]")).toBeDefined();
   });
 
+  test("headers_secret_arn: GetSecretValue on exactly the secrets the HTTP checks name; the rule input holds the ARN only", () => {
+    const a = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:web-auth-AbCdEf";
+    const b = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:api-auth-GhIjKl";
+    const changes = plan(`
+  http_checks = [
+    { name = "web", url = "https://example.com/", headers_secret_arn = "${a}" },
+    { name = "web2", url = "https://example.com/2", headers_secret_arn = "${a}" },
+    { name = "api", url = "https://api.example.com/health", headers_secret_arn = "${b}", headers = { "X-Trace" = "1" } },
+    { name = "open", url = "https://example.com/open" },
+  ]
+`);
+    const statements = (
+      JSON.parse(String(find(changes, "aws_iam_role_policy.check_function_checked_resources[0]")!.after.policy)) as {
+        Statement: Statement[];
+      }
+    ).Statement;
+    expect(statements).toEqual([
+      {
+        Sid: "ReadHttpCheckHeadersSecrets",
+        Effect: "Allow",
+        Action: ["secretsmanager:GetSecretValue"],
+        Resource: [a, b],
+      },
+    ]);
+    const input = JSON.parse(String(find(changes, 'aws_cloudwatch_event_target.http_check["api"]')!.after.input)) as {
+      check: Record<string, unknown>;
+    };
+    expect(input.check).toMatchObject({ kind: "http", headers_secret_arn: b, headers: { "X-Trace": "1" } });
+    // The function's own policy still reads only the API key secret.
+    const own = String(find(changes, "aws_iam_role_policy.check_function")!.after.policy);
+    expect(own).not.toContain("web-auth");
+  });
+
+  test.each([
+    [
+      "a url with user info",
+      `{ name = "creds", url = "https://user:pass@example.com/" }`,
+      "http_checks: the url of creds holds user info (user:password@), which is refused. Put the credentials in a Secrets Manager secret",
+    ],
+    [
+      "an Authorization header",
+      `{ name = "bearer", url = "https://example.com/", headers = { authorization = "Bearer x" } }`,
+      "http_checks: headers of bearer set Authorization, Proxy-Authorization or Cookie",
+    ],
+    [
+      "a headers_secret_arn that is not a secret ARN",
+      `{ name = "bad", url = "https://example.com/", headers_secret_arn = "web-auth" }`,
+      "http_checks: headers_secret_arn must be a Secrets Manager secret ARN",
+    ],
+  ])("plan refuses %s, naming the check and the supported way", (_what, item, message) => {
+    const workspace = root(`  http_checks = [${item}, { name = "fine", url = "https://example.com/" }]`);
+    try {
+      expect(workspace.init().status).toBe(0);
+      const result = workspace.plan();
+      expect(result.status).not.toBe(0);
+      expect(result.stderr.replace(/\s+/g, " ")).toContain(message);
+    } finally {
+      workspace.remove();
+    }
+  });
+
   test("no checks: no check rules, no check invoke permission, no checked-resources policy (only the tick)", () => {
     const changes = plan("");
     const checkResources = changes.filter(

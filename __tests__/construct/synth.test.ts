@@ -60,6 +60,8 @@ const OPTIONAL_METRIC_STATEMENTS: Record<string, { actions: string[]; resource: 
   SpoolWritesMackerelCouldNotTake: { actions: ["sqs:SendMessage"], resource: /^aws_sqs_queue\.[a-z_]+\.arn$/ },
   // The host id shared through the state table (a LeadingKeys condition limits it to the host item).
   MackerelHostId: { actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resource: /aws_dynamodb_table\.state\.arn/ },
+  // Distinct occurredAt seconds per (host, check), limited to the `check#…` items.
+  CheckReportSeconds: { actions: ["dynamodb:UpdateItem"], resource: /aws_dynamodb_table\.state\.arn/ },
 };
 
 interface Statement {

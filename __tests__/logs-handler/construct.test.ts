@@ -36,7 +36,7 @@ const policyOf = (tf: Json, fn: string): string => tf.resource.aws_iam_role_poli
 const dynamoActions = (policy: string): string[] =>
   [...policy.matchAll(/"(dynamodb:[A-Za-z*]+)"/g)]
     .map((m) => m[1]!)
-    .filter((name) => name !== "dynamodb:LeadingKeys")
+    .filter((name, i, all) => name !== "dynamodb:LeadingKeys" && all.indexOf(name) === i)
     .sort();
 
 describe("the logs function", () => {
@@ -80,6 +80,8 @@ describe("the logs function", () => {
     expect(dynamoActions(policyOf(tf, "check"))).toEqual(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"]);
     expect(dynamoActions(policyOf(tf, "metric"))).toEqual(["dynamodb:GetItem", "dynamodb:UpdateItem"]);
     expect(policyOf(tf, "metric")).toContain('"dynamodb:LeadingKeys" = ["host"]');
+    // Check report seconds: UpdateItem on the `check#…` items only.
+    expect(policyOf(tf, "metric")).toContain('"ForAllValues:StringLike" = {"dynamodb:LeadingKeys" = ["check#*"]}');
     expect(dynamoActions(policyOf(tf, "sender"))).toEqual([]);
     for (const fn of ["logs", "check", "metric"]) {
       const policy = policyOf(tf, fn);

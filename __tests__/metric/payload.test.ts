@@ -398,7 +398,7 @@ describe("limits", () => {
 
   test("a check message that is not a string is refused", () => {
     expect(rejection({ checks: [{ name: "c", status: "OK", message: 5 }] }).message).toContain(
-      "checks[0].message: must be a string",
+      "checks[0].message: expected a string",
     );
   });
 });
@@ -474,5 +474,64 @@ describe("MackerelValidationError", () => {
       ],
     });
     expect(error.issues).toHaveLength(2);
+  });
+});
+
+describe("every failure names the field and the rule it breaks", () => {
+  test.each([
+    [{ metrics: [1] }, ["metrics[0]: expected an object {name, value, time?}"]],
+    [{ hostMetrics: [null] }, ["hostMetrics[0]: expected an object {name, value, time?}"]],
+    [{ metrics: "x" }, ["metrics: expected an array"]],
+    [{ checks: "x" }, ["checks: expected an array"]],
+    [
+      { checks: [3] },
+      ["checks[0]: expected an object {name, status, message?, notificationInterval?, maxCheckAttempts?}"],
+    ],
+    [{ service: 5, metrics: [{ name: "a", value: 1 }] }, ["service: expected a string"]],
+    [
+      { service: 5 },
+      [
+        "service: expected a string",
+        'payload: nothing to post; expected {"metrics"|"hostMetrics"|"checks": [...]}, {"service-name","metric-name","metric-value"} or {"name","value"}',
+      ],
+    ],
+    [{ "metric-name": 5, "metric-value": 1 }, ["metric-name: expected a string"]],
+    [{ metrics: [{ value: 1 }] }, ["metrics[0].name: is required"]],
+    [{ checks: [{ name: 7, status: "OK" }] }, ["checks[0].name: expected a string"]],
+  ])("%j → %j", (event, issues) => {
+    let error: unknown;
+    try {
+      parseMetricPayload(event, "svc", NOW);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(MackerelValidationError);
+    expect((error as MackerelValidationError).issues).toEqual(issues);
+    expect(JSON.stringify(issues)).not.toContain("Invalid input");
+  });
+
+  test.each([
+    ["2023-02-30T00:00:00Z", "is not a valid date or time of day"],
+    ["2023-13-01T00:00:00Z", "is not a valid date or time of day"],
+    ["2023-11-14T24:00:00Z", "is not a valid date or time of day"],
+    ["2023-11-14T22:61:00Z", "is not a valid date or time of day"],
+    ["2023-11-14", "must be epoch seconds or an ISO 8601 timestamp"],
+    ["2023-11-14T22:13:20", "must be epoch seconds or an ISO 8601 timestamp"],
+  ])("time %s: %s (not a shifted date, not 'more than 24 h')", (time, rule) => {
+    expect(() => parseMetricPayload({ metrics: [{ name: "a", value: 1, time }] }, "svc", NOW)).toThrow(
+      `metrics[0].time: ${rule}, got "${time}"`,
+    );
+  });
+
+  test.each([
+    ["2023-11-14T22:13:20Z", NOW],
+    ["2023-11-14T22:13:20.789Z", NOW],
+    ["2023-11-15T07:13:20+09:00", NOW],
+    ["2024-02-29T00:00:00Z", Date.UTC(2024, 1, 29) / 1000],
+  ])("time %s is accepted", (time, seconds) => {
+    const now = Math.max(NOW, seconds);
+    expect(parseMetricPayload({ metrics: [{ name: "a", value: 1, time }] }, "svc", now).serviceMetrics[0]!.time).toBe(
+      seconds,
+    );
   });
 });

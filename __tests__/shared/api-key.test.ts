@@ -3,7 +3,12 @@
  * it from Secrets Manager through a real SDK client pointed at the local AWS JSON stand-in.
  */
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { parseApiKeySecret, SecretsManagerApiKey, StaticApiKey } from "../../functions/shared/api-key";
+import {
+  classifySecretsManagerError,
+  parseApiKeySecret,
+  SecretsManagerApiKey,
+  StaticApiKey,
+} from "../../functions/shared/api-key";
 import { ConfigurationError } from "../../functions/shared/errors";
 import { scrubSecrets } from "../../functions/shared/logger";
 import {
@@ -46,11 +51,42 @@ describe("parseApiKeySecret", () => {
     ["JSON with an empty key", '{"MACKEREL_API_KEY":"  "}', "without a non-empty string field MACKEREL_API_KEY"],
     ["JSON with a numeric key", '{"MACKEREL_API_KEY":12345678}', "without a non-empty string field MACKEREL_API_KEY"],
     ["a key with whitespace inside", "s3cr3t part two", "holds whitespace inside the key"],
+    ["a trailing zero-width space (a copy-paste)", "s3cr3tKey0123\u200b", "(U+200B at character 14 of 14)"],
+    ["a leading byte-order mark", "\ufeffs3cr3tKey0123", "(U+FEFF at character 1 of 14)"],
+    ["a trailing no-break space", "s3cr3tKey0123\u00a0", "(U+00A0 at character 14 of 14)"],
+    ["a control character", "s3cr3t\u0007Key0123", "(U+0007 at character 7 of 14)"],
+    ["a zero-width space inside JSON", '{"MACKEREL_API_KEY":"s3cr3tKey0123\u200b"}', "(U+200B at character 14 of 14)"],
   ])("refuses %s with a message about the shape only", (_what, secret, message) => {
     const error = parseError(secret);
     expect(error.message).toContain(message);
     // Nothing of the secret's content leaks into the message.
     expect(error.message).not.toMatch(/s3cr3t|12345678/);
+  });
+});
+
+describe("parseApiKeySecret with the secret's ARN", () => {
+  test("names the secret by its ARN, never its value", () => {
+    expect(() => parseApiKeySecret("s3cr3tKey0123\u200b", ARN)).toThrow(
+      `the API key secret ${ARN} holds a character that cannot be part of an API key (U+200B at character 14 of 14); ` +
+        "store the key alone, as printable ASCII",
+    );
+  });
+});
+
+describe("classifySecretsManagerError", () => {
+  test.each([
+    ["ThrottlingException", "MackerelUnavailableError"],
+    ["InternalServiceError", "MackerelUnavailableError"],
+    ["TimeoutError", "MackerelUnavailableError"],
+    ["AbortError", "MackerelUnavailableError"],
+    ["AccessDeniedException", "ConfigurationError"],
+    ["ResourceNotFoundException", "ConfigurationError"],
+    ["DecryptionFailure", "ConfigurationError"],
+  ])("%s → %s", (name, expected) => {
+    const error = Object.assign(new Error("m"), { name });
+    const classified = classifySecretsManagerError(error, ARN);
+    expect(classified.name).toBe(expected);
+    expect(classified.message).toContain(ARN);
   });
 });
 
@@ -123,7 +159,11 @@ describe("SecretsManagerApiKey against a local Secrets Manager", () => {
 
   test("a failed read is not cached: the next call tries again", async () => {
     const key = new SecretsManagerApiKey(ARN, sdk);
-    await expect(key.get()).rejects.toMatchObject({ name: "ResourceNotFoundException" });
+    // A missing secret is a configuration problem, named by its ARN.
+    await expect(key.get()).rejects.toMatchObject({
+      name: "ConfigurationError",
+      message: expect.stringContaining(`${ARN} cannot be read: ResourceNotFoundException`),
+    });
     secrets.set(ARN, "late-key-0123456789");
     expect(await key.get()).toBe("late-key-0123456789");
     expect(aws.callsTo(GET)).toHaveLength(2);
@@ -144,7 +184,7 @@ describe("SecretsManagerApiKey against a local Secrets Manager", () => {
     const key = new SecretsManagerApiKey(ARN, sdk);
     await key.get();
     secrets.delete(ARN);
-    await expect(key.refresh()).rejects.toMatchObject({ name: "ResourceNotFoundException" });
+    await expect(key.refresh()).rejects.toMatchObject({ name: "ConfigurationError" });
     secrets.set(ARN, "new-key-0123456789");
     expect(await key.get()).toBe("new-key-0123456789");
   });

@@ -99,6 +99,7 @@ describe("ordinary lines stay readable (exact output)", () => {
     "X-Amzn-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
     "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
     "arn:aws:lambda:us-east-1:123456789012:function:orders-api:live",
+    "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:mackerel-api-key-AbCdEf",
     "arn:aws:iam::123456789012:role/service-role/orders-role",
     "arn:aws:states:ap-northeast-1:123456789012:execution:orders:run-2024-05-01",
     "GET /static/js/main.3f9a8b7c6d5e4f3a.chunk.js?v=9f86d081884c7d65 200",

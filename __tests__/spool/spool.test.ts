@@ -244,8 +244,11 @@ describe("SqsSpool against the SQS stand-in", () => {
     expect(spool.holdsBack(reports(1))).toBe(false);
   });
 
-  test("a queue that refuses surfaces SpoolUnavailableError (the caller must fail, not drop)", async () => {
+  test("a queue that refuses surfaces MackerelUnavailableError, the one retryable name (the caller must fail, not drop)", async () => {
     const spool = new SqsSpool({ queueUrl: sqs.queueUrl("missing.fifo"), origin: "metric" });
-    await expect(spool.put([serviceWrite(1)])).rejects.toMatchObject({ name: "SpoolUnavailableError" });
+    await expect(spool.put([serviceWrite(1)])).rejects.toMatchObject({
+      name: "MackerelUnavailableError",
+      message: expect.stringContaining("the spool refused the writes"),
+    });
   });
 });

@@ -4,6 +4,7 @@
  * check never loads CloudWatch Logs or Step Functions code. Endpoints come from the SDK's own
  * configuration (`AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`, `AWS_ENDPOINT_URL_SFN`, ...): never hard-coded.
  */
+import { sdkClientConfig } from "../shared/aws-sdk.js";
 
 /** Per-call options: every AWS call is bounded in time. */
 export interface CallOptions {
@@ -64,7 +65,7 @@ let sfnApi: Promise<SfnApi> | undefined;
 /** The CloudWatch Logs calls, backed by the SDK client (loaded on first use, once per container). */
 export function loadLogsApi(): Promise<LogsApi> {
   logsApi ??= import("@aws-sdk/client-cloudwatch-logs").then((sdk) => {
-    const client = new sdk.CloudWatchLogsClient({ maxAttempts: SDK_MAX_ATTEMPTS });
+    const client = new sdk.CloudWatchLogsClient({ ...sdkClientConfig(), maxAttempts: SDK_MAX_ATTEMPTS });
     const opts = (o: CallOptions) => ({ abortSignal: AbortSignal.timeout(Math.max(1, Math.floor(o.timeoutMs))) });
     return {
       startQuery: (input, o) => client.send(new sdk.StartQueryCommand(input), opts(o)),
@@ -80,7 +81,7 @@ export function loadLogsApi(): Promise<LogsApi> {
 /** The Step Functions calls, backed by the SDK client (loaded on first use, once per container). */
 export function loadSfnApi(): Promise<SfnApi> {
   sfnApi ??= import("@aws-sdk/client-sfn").then((sdk) => {
-    const client = new sdk.SFNClient({ maxAttempts: SDK_MAX_ATTEMPTS });
+    const client = new sdk.SFNClient({ ...sdkClientConfig(), maxAttempts: SDK_MAX_ATTEMPTS });
     return {
       listExecutions: (input, o) =>
         client.send(

@@ -130,6 +130,8 @@ export async function observeHttp(
   spec: HttpSpec,
   context: Pick<RunContext, "clock" | "remainingMs">,
   fetchImpl: typeof fetch = fetch,
+  /** Headers from the check's `headers_secret_arn` (never sent to another origin on a redirect). */
+  secretHeaders: Record<string, string> = {},
 ): Promise<HttpObservation> {
   const timeoutMs = Math.max(1, Math.floor(Math.min(spec.timeoutSeconds * 1000, context.remainingMs())));
   const signal = AbortSignal.timeout(timeoutMs);
@@ -137,7 +139,12 @@ export async function observeHttp(
   const elapsed = () => Math.round(context.clock() - began);
   let url = new URL(spec.url);
   let method: string = spec.method;
-  const headers: Record<string, string> = { "user-agent": "mackerel-serverless-check", ...lowerKeys(spec.headers) };
+  const headers: Record<string, string> = {
+    "user-agent": "mackerel-serverless-check",
+    ...lowerKeys(spec.headers),
+    ...lowerKeys(secretHeaders),
+  };
+  const dropOnOtherOrigin = [...CREDENTIAL_HEADERS, ...Object.keys(lowerKeys(secretHeaders))];
   let redirects = 0;
 
   try {
@@ -156,7 +163,7 @@ export async function observeHttp(
         if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === "POST")) {
           if (method !== "HEAD") method = "GET";
         }
-        if (!sameOrigin(url, next)) for (const h of CREDENTIAL_HEADERS) delete headers[h];
+        if (!sameOrigin(url, next)) for (const h of dropOnOtherOrigin) delete headers[h];
         url = next;
         redirects++;
         continue;
@@ -256,11 +263,25 @@ export function evaluateHttp(spec: HttpSpec, observation: HttpObservation): Chec
   return { status, message: lines.join("\n"), metrics };
 }
 
-/** Runs an HTTP check. */
+/** Where a check's `headers_secret_arn` is read (functions/check/http-auth.ts `SecretHeaders`). */
+export interface SecretHeadersSource {
+  get(secretArn: string, remainingMs: number): Promise<Record<string, string>>;
+}
+
+/**
+ * Runs an HTTP check. A headers secret that cannot be read throws (the runner reports UNKNOWN with the
+ * reason, which names the secret, never a value): without its credentials the request would only fail.
+ */
 export async function runHttpCheck(
   spec: HttpSpec,
   context: Pick<RunContext, "clock" | "remainingMs">,
   fetchImpl?: typeof fetch,
+  secrets?: SecretHeadersSource,
 ): Promise<CheckOutcome> {
-  return evaluateHttp(spec, await observeHttp(spec, context, fetchImpl));
+  let secretHeaders: Record<string, string> = {};
+  if (spec.headersSecretArn) {
+    if (!secrets) throw new Error("headers_secret_arn is set but no secret reader was given");
+    secretHeaders = await secrets.get(spec.headersSecretArn, context.remainingMs());
+  }
+  return evaluateHttp(spec, await observeHttp(spec, context, fetchImpl, secretHeaders));
 }

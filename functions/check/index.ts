@@ -13,6 +13,7 @@ import { sleep } from "../shared/retry.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
 import { hostIdOrPlaceholder, SPOOL_HOST_PLACEHOLDER } from "../shared/spool.js";
 import { loadLogsApi, loadSfnApi } from "./aws.js";
+import { SecretHeaders } from "./http-auth.js";
 import { buildWrites, type CheckOutcome, unknown } from "./outcome.js";
 import { runCheck } from "./run.js";
 import { runTick, type TickResult } from "./tick.js";
@@ -31,6 +32,8 @@ export interface CheckResult {
 const POST_RESERVE_MS = 8000;
 
 const log = logger.child({ function: "check" });
+/** HTTP checks' headers secrets, cached per container (functions/check/http-auth.ts). */
+const secretHeaders = new SecretHeaders();
 let runtime: Runtime | undefined;
 
 /** Lambda entry point. */
@@ -67,7 +70,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<C
     sleep,
     clock: () => Date.now(),
   };
-  const outcome = await runCheck(spec, { logs: loadLogsApi, sfn: loadSfnApi }, runContext);
+  const outcome = await runCheck(spec, { logs: loadLogsApi, sfn: loadSfnApi, secretHeaders }, runContext);
   log.info("check ran", {
     check: spec.name,
     kind: spec.kind,
@@ -99,7 +102,7 @@ async function post(
     service: rt.env.MACKEREL_SERVICE_NAME,
     now: Math.floor(Date.now() / 1000),
   });
-  const result = await deliver(writes, client, log, rt.spool);
+  const result = await deliver(writes, client, log, rt.spool, rt.host);
   emitMetrics({
     ChecksRun: 1,
     ChecksNotOk: outcome.status === "OK" ? 0 : 1,

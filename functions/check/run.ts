@@ -3,7 +3,7 @@
  * UNKNOWN outcome with the reason, so Mackerel always hears from every check.
  */
 import type { LogsApi, SfnApi } from "./aws.js";
-import { runHttpCheck } from "./http.js";
+import { runHttpCheck, type SecretHeadersSource } from "./http.js";
 import { runLogFreshnessCheck } from "./log-freshness.js";
 import { runLogsInsightsCheck } from "./logs-insights.js";
 import { type CheckOutcome, unknown } from "./outcome.js";
@@ -16,13 +16,15 @@ export interface CheckApis {
   logs: () => Promise<LogsApi>;
   sfn: () => Promise<SfnApi>;
   fetch?: typeof fetch;
+  /** Reads HTTP checks' `headers_secret_arn`. */
+  secretHeaders?: SecretHeadersSource;
 }
 
 export async function runCheck(spec: CheckSpec, apis: CheckApis, context: RunContext): Promise<CheckOutcome> {
   try {
     switch (spec.kind) {
       case "http":
-        return await runHttpCheck(spec, context, apis.fetch);
+        return await runHttpCheck(spec, context, apis.fetch, apis.secretHeaders);
       case "logs_insights":
         return await runLogsInsightsCheck(spec, await apis.logs(), context);
       case "sfn_execution":

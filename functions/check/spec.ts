@@ -63,6 +63,8 @@ export interface HttpSpec extends CommonSpec {
   warningLatencyMs?: number;
   criticalLatencyMs?: number;
   followRedirects: boolean;
+  /** Secrets Manager secret with more headers and/or basic auth, read by the function (functions/check/http-auth.ts). */
+  headersSecretArn?: string;
 }
 
 export interface SfnExecutionSpec extends CommonSpec {
@@ -94,6 +96,10 @@ const STATE_MACHINE_ARN = /^arn:aws[a-zA-Z-]*:states:[a-z0-9-]+:[0-9]{12}:stateM
 
 /** `null` and absent are the same: Terraform sends null for unset optional attributes (see {@link withoutNulls}). */
 const opt = z.nullish;
+
+/** How an HTTP check authenticates (the README's "HTTP checks that need credentials"). */
+export const HTTP_AUTH_HINT =
+  'put the credentials in a Secrets Manager secret ({"username": ..., "password": ...} or {"headers": {"Authorization": ...}}) and set headers_secret_arn';
 const wholeNumber = (min: number, max: number, unit: string) =>
   z
     .int(`must be a whole number of ${unit}`)
@@ -145,6 +151,13 @@ const httpSchema = z.strictObject({
   warning_latency_ms: opt(threshold),
   critical_latency_ms: opt(threshold),
   follow_redirects: opt(z.boolean({ error: "must be true or false" })),
+  headers_secret_arn: opt(
+    z
+      .string({ error: "must be a string" })
+      .check(
+        z.regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, "must be a Secrets Manager secret ARN"),
+      ),
+  ),
 });
 
 const sfnSchema = z.strictObject({
@@ -305,6 +318,10 @@ export function parseCheckSpec(input: unknown): CheckSpec {
       if (!thresholdsOrdered(data.warning_latency_ms, data.critical_latency_ms, "above")) {
         fail(["check.warning_latency_ms: must be at most critical_latency_ms"], name);
       }
+      if (URL.canParse(data.url) && (new URL(data.url).username !== "" || new URL(data.url).password !== "")) {
+        // fetch refuses such a URL on every run; say how to authenticate instead.
+        fail([`check.url: must not hold user info (user:password@); ${HTTP_AUTH_HINT}`], name);
+      }
       return {
         ...shared,
         kind: "http",
@@ -318,6 +335,7 @@ export function parseCheckSpec(input: unknown): CheckSpec {
         warningLatencyMs: data.warning_latency_ms,
         criticalLatencyMs: data.critical_latency_ms,
         followRedirects: data.follow_redirects ?? DEFAULTS.http.followRedirects,
+        ...(data.headers_secret_arn ? { headersSecretArn: data.headers_secret_arn } : {}),
       };
     }
     case "sfn_execution": {

@@ -241,7 +241,7 @@ export async function runTick(rt: Runtime, context: LambdaContext, log: Logger):
     const client = rt.client.withRemainingTime(() => context.getRemainingTimeInMillis());
     let result;
     try {
-      result = await deliver(writes, client, log, rt.spool);
+      result = await deliver(writes, client, log, rt.spool, rt.host);
     } catch (error) {
       // Neither sent nor spooled: the claimed reports were not made; free them for the next tick.
       await Promise.all(reports.map(({ report, previous }) => store.releaseClaim(report.name, report, previous)));

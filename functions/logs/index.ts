@@ -10,13 +10,16 @@
  * (an asynchronous invocation that throws is retried, pointlessly). A payload is counted once: a mark in the
  * state table (per stream and event ids) makes a duplicate delivery or a retry post its reports only. It
  * throws only when no count could be stored at all (the mark is removed first), so that Lambda's retry stores
- * them later (the tick then re-posts those minutes as corrections).
+ * them later (the tick then re-posts those minutes as corrections), and when its check reports could neither
+ * be posted nor spooled (Mackerel and SQS down at once): the claims are released and the mark kept, so
+ * Lambda's asynchronous retry posts the reports later without counting the matches twice. Either way it
+ * throws {@link MackerelUnavailableError}, the module's one "try again later" name.
  */
 import { createHash } from "node:crypto";
 import type { FunctionEnvironment } from "../shared/config.js";
 import { deliver } from "../shared/delivery.js";
 import { emitMetrics } from "../shared/emf.js";
-import { ConfigurationError } from "../shared/errors.js";
+import { ConfigurationError, MackerelUnavailableError } from "../shared/errors.js";
 import type { LambdaContext } from "../shared/lambda.js";
 import { logger } from "../shared/logger.js";
 import type { CheckReport, MackerelWrite } from "../shared/mackerel-client.js";
@@ -50,11 +53,6 @@ export type LogsResult =
 
 /** The counts of a minute older than this can never be posted (Mackerel drops points older than 24 h). */
 const COUNT_HORIZON_SECONDS = METRIC_RETENTION_SECONDS;
-
-/** The state table could not take any of an invocation's counts: thrown so that Lambda retries later. */
-export class StateUnavailableError extends Error {
-  override readonly name = "StateUnavailableError";
-}
 
 interface Setup {
   rules: readonly CompiledRule[];
@@ -168,7 +166,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
     CheckReportsPosted: delivery.posted,
     ItemsSpooled: delivery.spooled,
     ReportsSkipped: skippedReports,
-    ReportsLost: delivery.lost,
+    ReportsRetriedLater: delivery.failure ? pending.length : 0,
   });
   if (matches.size > 0) {
     log.info("log rules matched", {
@@ -182,8 +180,19 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
     await store.unmarkPayload(key, context.awsRequestId).catch((error: unknown) => {
       log.error("could not unmark the payload: a retry will not count it", { error });
     });
-    throw new StateUnavailableError(
+    throw new MackerelUnavailableError(
       `the state table took none of the counts (rules ${countFailures.join(", ")}): retried by Lambda`,
+    );
+  }
+  if (delivery.failure) {
+    // The counts are stored and the payload stays marked: the retry posts the reports only.
+    if (delivery.failure instanceof MackerelUnavailableError || delivery.failure instanceof ConfigurationError) {
+      throw delivery.failure;
+    }
+    throw new MackerelUnavailableError(
+      `check reports could neither be posted nor spooled: retried by Lambda`,
+      undefined,
+      delivery.failure,
     );
   }
   return {
@@ -265,14 +274,17 @@ function payloadKey(payload: SubscriptionPayload): string {
     .slice(0, 40);
 }
 
-/** Posts the claimed reports to the module's host (spooling what Mackerel cannot take); never throws. */
+/**
+ * Posts the claimed reports to the module's host (spooling what Mackerel cannot take); never throws: a
+ * failure to do either is returned (claims released) for the handler to fail the invocation with.
+ */
 async function postReports(
   rt: Runtime,
   context: LambdaContext,
   store: StateStore,
   pending: { report: PendingReport; previous: RuleState }[],
-): Promise<{ posted: number; spooled: number; lost: number }> {
-  if (pending.length === 0) return { posted: 0, spooled: 0, lost: 0 };
+): Promise<{ posted: number; spooled: number; failure?: unknown }> {
+  if (pending.length === 0) return { posted: 0, spooled: 0 };
   try {
     const hostId = await hostIdOrPlaceholder(() => rt.host.hostId(), {
       budgetMs: Math.floor(context.getRemainingTimeInMillis() / 3),
@@ -282,9 +294,9 @@ async function postReports(
     const reports: CheckReport[] = pending.map(({ report }) => ({ source: { type: "host", hostId }, ...report }));
     const writes: MackerelWrite[] = [{ kind: "checkReports", reports }];
     const client = rt.client.withRemainingTime(() => context.getRemainingTimeInMillis());
-    const result = await deliver(writes, client, log, rt.spool);
+    const result = await deliver(writes, client, log, rt.spool, rt.host);
     if (result.rejected.length > 0) emitMetrics({ WritesRejected: result.rejected.length });
-    return { posted: result.posted.checkReports, spooled: result.spooledCounts.checkReports, lost: 0 };
+    return { posted: result.posted.checkReports, spooled: result.spooledCounts.checkReports };
   } catch (error) {
     // Neither sent nor spooled. Free the claimed seconds so that the state does not claim reports Mackerel
     // never got (the tick would otherwise take an alert as open or closed when it is not).
@@ -296,6 +308,6 @@ async function postReports(
         }),
       ),
     );
-    return { posted: 0, spooled: 0, lost: pending.length };
+    return { posted: 0, spooled: 0, failure: error };
   }
 }

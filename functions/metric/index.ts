@@ -10,6 +10,8 @@ import { logger } from "../shared/logger.js";
 import type { MackerelWrite } from "../shared/mackerel-client.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
 import { hostIdOrPlaceholder, SPOOL_HOST_PLACEHOLDER } from "../shared/spool.js";
+import { sharedStateStore } from "../shared/state-store.js";
+import { CheckSeconds } from "./occurred-at.js";
 import { parseMetricPayload } from "./payload.js";
 
 export interface MetricResult {
@@ -19,10 +21,15 @@ export interface MetricResult {
 
 const log = logger.child({ function: "metric" });
 let runtime: Runtime | undefined;
+let checkSeconds: CheckSeconds | undefined;
 
 /** Lambda entry point. */
 export async function handler(event: unknown, context: LambdaContext): Promise<MetricResult> {
   runtime ??= createRuntime();
+  checkSeconds ??= new CheckSeconds(
+    runtime.env.STATE_TABLE_NAME ? sharedStateStore(runtime.env.STATE_TABLE_NAME) : undefined,
+    log,
+  );
   const nowSeconds = Math.floor(Date.now() / 1000);
 
   let payload;
@@ -54,14 +61,24 @@ export async function handler(event: unknown, context: LambdaContext): Promise<M
       writes.push({ kind: "hostMetrics", points: payload.hostMetrics.map((m) => ({ hostId, ...m })) });
     }
     if (payload.checks.length > 0) {
+      // Each report its own second per (host, check): a CRITICAL then an OK within one second both count.
+      const seconds = checkSeconds;
+      const budgetMs = Math.min(2000, Math.floor(context.getRemainingTimeInMillis() / 6));
+      const occurredAt = await Promise.all(
+        payload.checks.map((c) => seconds.claim(hostId, c.name, c.occurredAt, budgetMs)),
+      );
       writes.push({
         kind: "checkReports",
-        reports: payload.checks.map((c) => ({ source: { type: "host" as const, hostId }, ...c })),
+        reports: payload.checks.map((c, i) => ({
+          source: { type: "host" as const, hostId },
+          ...c,
+          occurredAt: occurredAt[i]!,
+        })),
       });
     }
   }
 
-  const result = await deliver(writes, client, log, runtime.spool);
+  const result = await deliver(writes, client, log, runtime.spool, runtime.host);
   emitMetrics({
     ServiceMetricsPosted: result.posted.serviceMetrics,
     HostMetricsPosted: result.posted.hostMetrics,

@@ -49,21 +49,33 @@ const finiteNumber = z.number({
         : "must be a number",
 });
 
+/** A zod error option: `expected <what>` when the value has the wrong type ("is required" when absent). */
+const expected = (what: string) => ({
+  error: (issue: { code?: string; input?: unknown }) =>
+    issue.code !== "invalid_type" ? undefined : issue.input === undefined ? "is required" : `expected ${what}`,
+});
+
+const ITEM = "an object {name, value, time?}";
+const CHECK_ITEM = "an object {name, status, message?, notificationInterval?, maxCheckAttempts?}";
+
 /** Epoch seconds as an integer, or an ISO 8601 timestamp such as Step Functions' `$$.State.EnteredTime`. */
 const time = z.optional(z.union([z.number(), z.string()], { error: "must be epoch seconds or an ISO 8601 string" }));
 
 const metricItem = (nameRule: RegExp, ruleText: string) =>
-  z.strictObject({
-    name: z.string({ error: "is required" }).check(z.regex(nameRule, ruleText)),
-    value: finiteNumber,
-    time,
-  });
+  z.strictObject(
+    {
+      name: z.string(expected("a string")).check(z.regex(nameRule, ruleText)),
+      value: finiteNumber,
+      time,
+    },
+    expected(ITEM),
+  );
 
 const SERVICE_METRIC_RULE = "must match [a-zA-Z0-9._-]+ (Mackerel's service metric name rule)";
 const HOST_METRIC_RULE = "must match ^custom(\\.([-a-zA-Z0-9_]+|[*#]))+$ (Mackerel's custom host metric name rule)";
 const SERVICE_RULE = "must be 2–63 characters of A-Za-z0-9_- not starting with - or _ (Mackerel's service name rule)";
 
-const serviceField = z.optional(z.string().check(z.regex(SERVICE_NAME, SERVICE_RULE)));
+const serviceField = z.optional(z.string(expected("a string")).check(z.regex(SERVICE_NAME, SERVICE_RULE)));
 const pointsLimit = z.maxLength(
   MAX_POINTS_PER_INVOCATION,
   `at most ${MAX_POINTS_PER_INVOCATION} points per invocation`,
@@ -71,22 +83,30 @@ const pointsLimit = z.maxLength(
 
 const canonicalSchema = z.strictObject({
   service: serviceField,
-  metrics: z.optional(z.array(metricItem(SERVICE_METRIC_NAME, SERVICE_METRIC_RULE)).check(pointsLimit)),
-  hostMetrics: z.optional(z.array(metricItem(HOST_METRIC_NAME, HOST_METRIC_RULE)).check(pointsLimit)),
+  metrics: z.optional(
+    z.array(metricItem(SERVICE_METRIC_NAME, SERVICE_METRIC_RULE), expected("an array")).check(pointsLimit),
+  ),
+  hostMetrics: z.optional(
+    z.array(metricItem(HOST_METRIC_NAME, HOST_METRIC_RULE), expected("an array")).check(pointsLimit),
+  ),
   checks: z.optional(
     z
       .array(
-        z.strictObject({
-          name: z.string({ error: "is required" }).check(z.regex(CHECK_NAME, "must be 1–64 characters of a-zA-Z0-9_-")),
-          status: z.enum(CHECK_STATUSES, { error: `must be one of ${CHECK_STATUSES.join(", ")}` }),
-          message: z.optional(z.string({ error: "must be a string" })),
-          notificationInterval: z.optional(
-            z.int("must be whole minutes").check(z.minimum(10, "must be at least 10 minutes")),
-          ),
-          maxCheckAttempts: z.optional(
-            z.int("must be an integer").check(z.minimum(1, "must be 1 to 10"), z.maximum(10, "must be 1 to 10")),
-          ),
-        }),
+        z.strictObject(
+          {
+            name: z.string(expected("a string")).check(z.regex(CHECK_NAME, "must be 1–64 characters of a-zA-Z0-9_-")),
+            status: z.enum(CHECK_STATUSES, { error: `must be one of ${CHECK_STATUSES.join(", ")}` }),
+            message: z.optional(z.string(expected("a string"))),
+            notificationInterval: z.optional(
+              z.int("must be whole minutes").check(z.minimum(10, "must be at least 10 minutes")),
+            ),
+            maxCheckAttempts: z.optional(
+              z.int("must be an integer").check(z.minimum(1, "must be 1 to 10"), z.maximum(10, "must be 1 to 10")),
+            ),
+          },
+          expected(CHECK_ITEM),
+        ),
+        expected("an array"),
       )
       .check(
         z.maxLength(CHECK_REPORTS_PER_REQUEST, `at most ${CHECK_REPORTS_PER_REQUEST} check reports per invocation`),
@@ -96,14 +116,14 @@ const canonicalSchema = z.strictObject({
 
 const singleMetricSchema = z.strictObject({
   "service-name": serviceField,
-  "metric-name": z.string({ error: "is required" }).check(z.regex(SERVICE_METRIC_NAME, SERVICE_METRIC_RULE)),
+  "metric-name": z.string(expected("a string")).check(z.regex(SERVICE_METRIC_NAME, SERVICE_METRIC_RULE)),
   "metric-value": finiteNumber,
   time,
 });
 
 const shorthandSchema = z.strictObject({
   service: serviceField,
-  name: z.string({ error: "is required" }).check(z.regex(SERVICE_METRIC_NAME, SERVICE_METRIC_RULE)),
+  name: z.string(expected("a string")).check(z.regex(SERVICE_METRIC_NAME, SERVICE_METRIC_RULE)),
   value: finiteNumber,
   time,
 });
@@ -136,14 +156,45 @@ function parseWith<T>(schema: z.ZodMiniType<T>, input: unknown): T {
   );
 }
 
+/** `2026-01-31T12:34:56.789Z`, `2026-01-31T12:34Z`, `2026-01-31T21:34:56+09:00` (date, time, zone required). */
+const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-](\d{2}):?(\d{2}))$/i;
+
+/**
+ * Epoch ms of an ISO 8601 timestamp; `"format"` when it is not one, `"date"` when its fields name no real
+ * date or time (Date.parse would read 2026-02-30 as 2 March).
+ */
+export function parseIsoTimestamp(text: string): number | "format" | "date" {
+  const m = ISO_TIMESTAMP.exec(text);
+  if (!m) return "format";
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? "0"].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const zoneOk = m[7]!.toUpperCase() === "Z" || (Number(m[8]) <= 23 && Number(m[9]) <= 59);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59 || !zoneOk) {
+    return "date";
+  }
+  const parsed = Date.parse(text);
+  return Number.isNaN(parsed) ? "format" : parsed;
+}
+
 /** Resolves a `time` field to whole epoch seconds, or explains what is wrong with it. */
 function resolveTime(raw: number | string | undefined, nowSeconds: number, field: string, issues: string[]): number {
   if (raw === undefined) return nowSeconds;
   let seconds: number;
   if (typeof raw === "string") {
-    const parsed = Date.parse(raw);
-    if (!/^\d{4}-\d{2}-\d{2}T/.test(raw) || Number.isNaN(parsed)) {
+    const parsed = parseIsoTimestamp(raw);
+    if (parsed === "format") {
       issues.push(`${field}: must be epoch seconds or an ISO 8601 timestamp, got "${raw.slice(0, 40)}"`);
+      return nowSeconds;
+    }
+    if (parsed === "date") {
+      issues.push(`${field}: is not a valid date or time of day, got "${raw.slice(0, 40)}"`);
       return nowSeconds;
     }
     seconds = Math.floor(parsed / 1000);
@@ -249,7 +300,9 @@ export function parseMetricPayload(event: unknown, defaultService: string, nowSe
       };
     });
   } else {
-    fail([`payload: nothing to post; ${FORMS}`]);
+    const problems = [`payload: nothing to post; ${FORMS}`];
+    if ("service" in record && typeof record.service !== "string") problems.unshift("service: expected a string");
+    fail(problems);
   }
 
   checkDuplicates(serviceMetrics, "metrics", issues);

@@ -13,7 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import type { DeliveryCounts } from "../shared/delivery.js";
-import { writeSize } from "../shared/delivery.js";
+import { replaceHostId, sendOnce, writeSize } from "../shared/delivery.js";
 import { emitMetrics } from "../shared/emf.js";
 import { ConfigurationError, MackerelRejectedError, MackerelUnavailableError } from "../shared/errors.js";
 import type { LambdaContext } from "../shared/lambda.js";
@@ -230,9 +230,13 @@ async function send(
       }
     }
   }
-  for (const write of resolved) {
+  let replaced: { from: string; to: string } | undefined;
+  for (const original of resolved) {
+    const write = replaced ? replaceHostId(original, replaced.from, replaced.to) : original;
     try {
-      await client.send(write);
+      // A spooled write may name a host retired since: looked up again once per message, then re-sent.
+      const sent = await sendOnce(client, write, replaced ? undefined : rt.host, log);
+      replaced ??= sent.replaced;
       posted[write.kind] += writeSize(write);
     } catch (error) {
       if (error instanceof MackerelRejectedError) {

@@ -16,7 +16,8 @@ export type SpoolCause = "unavailable" | "unresolvedHost" | "ordering";
 
 /** Where writes go that Mackerel could not take now (the SQS spool, `spool.ts`). */
 export interface Spool {
-  put(writes: MackerelWrite[], cause?: SpoolCause): Promise<void>;
+  /** @param remainingTime - the invocation's remaining time: the spool gives up shortly before it. */
+  put(writes: MackerelWrite[], cause?: SpoolCause, remainingTime?: () => number): Promise<void>;
   /** True when `write` must wait behind writes spooled earlier (check reports: Mackerel keeps the newest). */
   holdsBack?(write: MackerelWrite): boolean;
 }
@@ -34,6 +35,72 @@ export interface DeliveryResult {
   spooledCounts: DeliveryCounts;
   /** Writes Mackerel refused for good, with the refusal. */
   rejected: { write: MackerelWrite; error: MackerelRejectedError }[];
+}
+
+/** What `deliver` needs of the host resolver: a new id when Mackerel says the stored one is gone. */
+export interface HostRefresher {
+  /** Looks the host up again by its custom identifier (registering it if needed); returns the id to use. */
+  replace(staleHostId: string): Promise<string>;
+}
+
+/** The host id a host write names (the first point's or report's), or undefined for service metrics. */
+export function writeHostId(write: MackerelWrite): string | undefined {
+  if (write.kind === "hostMetrics") return write.points[0]?.hostId;
+  if (write.kind === "checkReports") return write.reports[0]?.source.hostId;
+  return undefined;
+}
+
+/** The write with host `from` replaced by `to`. */
+export function replaceHostId(write: MackerelWrite, from: string, to: string): MackerelWrite {
+  if (write.kind === "hostMetrics") {
+    return { ...write, points: write.points.map((p) => (p.hostId === from ? { ...p, hostId: to } : p)) };
+  }
+  if (write.kind === "checkReports") {
+    return {
+      ...write,
+      reports: write.reports.map((r) => (r.source.hostId === from ? { ...r, source: { ...r.source, hostId: to } } : r)),
+    };
+  }
+  return write;
+}
+
+/**
+ * Mackerel says the write's host does not exist (retired or deleted): host metrics answer 404, check
+ * reports 404 or 400 with a message naming the host.
+ */
+export function isHostNotFound(error: MackerelRejectedError, write: MackerelWrite): boolean {
+  const hostId = writeHostId(write);
+  if (!hostId) return false;
+  if (error.status === 404) return true;
+  const message = error.mackerelMessage ?? "";
+  return error.status === 400 && /host/i.test(message) && message.includes(hostId);
+}
+
+/**
+ * Sends one write; when Mackerel says its host is gone and `host` can find (or register) the module's
+ * host again, sends it once more to that host. Returns the host id that replaced the stale one, if any.
+ */
+export async function sendOnce(
+  client: MackerelClient,
+  write: MackerelWrite,
+  host: HostRefresher | undefined,
+  log: Logger,
+): Promise<{ replaced?: { from: string; to: string } }> {
+  try {
+    await client.send(write);
+    return {};
+  } catch (error) {
+    if (!(error instanceof MackerelRejectedError) || !host || !isHostNotFound(error, write)) throw error;
+    const stale = writeHostId(write)!;
+    const fresh = await host.replace(stale);
+    if (fresh === stale) throw error;
+    log.warn("the Mackerel host was not found (retired?): looked it up again by custom identifier", {
+      staleHostId: stale,
+      hostId: fresh,
+    });
+    await client.send(replaceHostId(write, stale, fresh));
+    return { replaced: { from: stale, to: fresh } };
+  }
 }
 
 /** How many data points or reports a write carries. */
@@ -54,6 +121,8 @@ export async function deliver(
   client: MackerelClient,
   log: Logger,
   spool?: Spool,
+  /** The host resolver: on "host not found", the host is looked up again once and the write re-sent. */
+  host?: HostRefresher,
 ): Promise<DeliveryResult> {
   const posted: DeliveryCounts = { serviceMetrics: 0, hostMetrics: 0, checkReports: 0 };
   const rejected: DeliveryResult["rejected"] = [];
@@ -62,7 +131,10 @@ export async function deliver(
   let unresolvedHost = false;
   let heldBack = false;
 
-  for (const write of writes) {
+  let rehost: HostRefresher | undefined = host;
+  let replaced: { from: string; to: string } | undefined;
+  for (const original of writes) {
+    const write = replaced ? replaceHostId(original, replaced.from, replaced.to) : original;
     if (writeSize(write) === 0) continue;
     // A write whose host could not be resolved (Mackerel was down) goes to the spool as it is: the sender
     // resolves the host. A check report may have to queue behind older spooled ones.
@@ -83,7 +155,12 @@ export async function deliver(
       continue;
     }
     try {
-      await client.send(write);
+      const sent = await sendOnce(client, write, rehost, log);
+      if (sent.replaced) {
+        // Once per invocation: the rest of the writes go to the new host directly.
+        replaced = sent.replaced;
+        rehost = undefined;
+      }
       posted[countKey(write)] += writeSize(write);
     } catch (error) {
       if (error instanceof MackerelRejectedError) {
@@ -104,7 +181,18 @@ export async function deliver(
     throw unavailable ?? new MackerelUnavailableError("Mackerel unavailable: the host id could not be resolved");
   }
   const cause: SpoolCause = unavailable ? "unavailable" : unresolvedHost ? "unresolvedHost" : "ordering";
-  await spool.put(unsent, cause);
+  try {
+    await spool.put(unsent, cause, client.remainingTimeMs);
+  } catch (error) {
+    // Neither Mackerel nor the spool took them: the caller must fail with the retryable name, so that its
+    // own retry (Step Functions' Retry, Lambda's asynchronous retry) delivers them later.
+    const spoolFailure = error instanceof Error ? error.message : String(error);
+    throw new MackerelUnavailableError(
+      `${unavailable ? unavailable.message : `writes had to be spooled (${cause})`}; and ${spoolFailure}`,
+      unavailable?.status,
+      error,
+    );
+  }
   for (const write of unsent) spooledCounts[countKey(write)] += writeSize(write);
   log.warn(
     cause === "ordering"

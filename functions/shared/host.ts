@@ -23,11 +23,17 @@ export interface HostIdStore {
   claimResolution?(): Promise<string | undefined>;
   /** Stores `id` unless another writer stored one first; returns the id that won. */
   putIfAbsent(id: string): Promise<string>;
+  /**
+   * Replaces `staleId` by `id` unless another writer already replaced it; returns the id that won.
+   * Optional: without it the new id lives in this container only.
+   */
+  replace?(staleId: string, id: string): Promise<string>;
 }
 
 /** Resolves the host id once per container; concurrent callers share the same promise. */
 export class HostResolver {
   private resolved: Promise<string> | undefined;
+  private replacing: Promise<string> | undefined;
 
   constructor(
     private readonly settings: HostSettings,
@@ -41,6 +47,34 @@ export class HostResolver {
       throw error;
     });
     return this.resolved;
+  }
+
+  /**
+   * Mackerel said host `staleId` does not exist (it was retired): looks the host up again by custom
+   * identifier, registers it when none is found, stores the new id for every container and uses it from
+   * now on. Concurrent callers share one look-up. A fixed host id (`host.id`) is never replaced: `staleId`
+   * comes back and the caller's refusal stands.
+   */
+  replace(staleId: string): Promise<string> {
+    if (this.settings.id) return Promise.resolve(staleId);
+    this.replacing ??= this.reresolve(staleId).finally(() => {
+      this.replacing = undefined;
+    });
+    return this.replacing;
+  }
+
+  private async reresolve(staleId: string): Promise<string> {
+    const current = await this.resolved?.catch(() => undefined);
+    // Another caller replaced it already: use that id.
+    if (current && current !== staleId) return current;
+    const customIdentifier = this.settings.customIdentifier ?? this.settings.name;
+    const found = await this.client.findHostByCustomIdentifier(customIdentifier);
+    // The host is there after all: the refusal was about something else, and it stands.
+    if (found === staleId) return staleId;
+    const fresh = found ?? (await this.register(customIdentifier));
+    const stored = this.store?.replace ? await this.store.replace(staleId, fresh) : fresh;
+    this.resolved = Promise.resolve(stored);
+    return stored;
   }
 
   private async resolve(): Promise<string> {

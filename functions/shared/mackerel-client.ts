@@ -107,6 +107,9 @@ export class MackerelClient {
     this.reserveMs = options.reserveMs ?? 1500;
   }
 
+  /** Time the invocation has left (ms), as this client measures it: for what the caller does after a failure. */
+  readonly remainingTimeMs = (): number => this.remainingTime();
+
   /** A client that shares everything but measures time against another invocation's deadline. */
   withRemainingTime(remainingTime: RemainingTime): MackerelClient {
     return new MackerelClient({ ...this.options, remainingTime, fetch: this.fetchImpl });
@@ -171,7 +174,7 @@ export class MackerelClient {
   /** Sends one API request with retries; returns the parsed JSON body. */
   async request(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    let key = await this.options.apiKey.get();
+    let key = await this.options.apiKey.get(this.remainingTime());
     let keyRefreshed = false;
     let lastFailure = "no attempt made";
     let lastStatus: number | undefined;
@@ -190,7 +193,7 @@ export class MackerelClient {
         if ((status === 401 || status === 403) && !keyRefreshed) {
           // The key may have been rotated since this container read it: re-read once and try again.
           keyRefreshed = true;
-          const fresh = await this.options.apiKey.refresh();
+          const fresh = await this.options.apiKey.refresh(this.remainingTime());
           if (fresh !== key) {
             key = fresh;
             attempt--;
@@ -248,7 +251,7 @@ export class MackerelClient {
         body: payload,
         signal: AbortSignal.timeout(timeoutMs),
       });
-      const text = await response.text();
+      const text = await readBounded(response, MAX_RESPONSE_BYTES);
       return {
         response: {
           status: response.status,
@@ -260,6 +263,34 @@ export class MackerelClient {
       return { networkError };
     }
   }
+}
+
+/**
+ * Most of a response body the client reads: Mackerel's answers are small JSON; a proxy or a broken
+ * server answering with an endless body must not fill the function's memory.
+ */
+export const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/** Reads at most `maxBytes` of a response body (UTF-8), then cancels the rest of the stream. */
+export async function readBounded(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const room = maxBytes - size;
+      chunks.push(value.byteLength > room ? value.subarray(0, room) : value);
+      size += Math.min(value.byteLength, room);
+      if (size >= maxBytes) break;
+    }
+  } finally {
+    // Frees the connection's remaining bytes instead of buffering them; errors here change nothing.
+    await reader.cancel().catch(() => undefined);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
 function chunk<T>(items: T[], size: number): T[][] {

@@ -81,6 +81,9 @@ const SECRET_KEY_WHOLE = String.raw`(?:pass|sig)`;
 
 const KEY = String.raw`(?:[A-Za-z0-9_.-]*?${SECRET_KEY_SUFFIX}|(?:[A-Za-z0-9_.-]*?[_.-])?${SECRET_KEY_WHOLE})`;
 
+/** What precedes `secret:` in a Secrets Manager ARN (bounded: partition, region and account have fixed shapes). */
+const SECRET_ARN_PREFIX = String.raw`arn:aws[a-z-]{0,10}:secretsmanager:[a-z0-9-]{0,25}:[0-9]{12}:`;
+
 /** A value: double-quoted (escapes allowed), JSON-escaped double-quoted, single-quoted, or bare. */
 const VALUE = String.raw`(?:"(?!\[REDACTED)(?<dq>(?:[^"\\\r\n]|\\.){1,4096})"|\\"(?!\[REDACTED)(?<edq>(?:[^\\\r\n]|\\[^"]){1,4096})\\"|'(?!\[REDACTED)(?<sq>[^'\r\n]{1,4096})'|(?!(?:null|true|false|undefined)(?![A-Za-z0-9_]))(?<bare>[^\s"'\\,;&(){}\[\]<>]{1,4096}))`;
 
@@ -582,7 +585,8 @@ function buildRules(): RedactionRule[] {
       kind: "secret",
       follows: ["gitleaks:generic-api-key", "gitleaks:hashicorp-tf-password"],
       lowerAnchors: SECRET_KEY_WORDS,
-      pattern: new RegExp(String.raw`(?<pre>(?<![A-Za-z0-9_.-])${KEY}${SEP})${VALUE}`, "gi"),
+      // Not the resource type of a Secrets Manager ARN (`…:secret:<name>`): the name of a secret is no secret.
+      pattern: new RegExp(String.raw`(?<pre>(?<![A-Za-z0-9_.-])(?<!${SECRET_ARN_PREFIX})${KEY}${SEP})${VALUE}`, "gi"),
       replace: replacePair,
     },
     {

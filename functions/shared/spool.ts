@@ -11,6 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Spool, SpoolCause } from "./delivery.js";
+import { deadlineSignal, sdkClientConfig } from "./aws-sdk.js";
 import { MackerelUnavailableError } from "./errors.js";
 import type { CheckReport, MackerelWrite } from "./mackerel-client.js";
 
@@ -53,17 +54,6 @@ export interface SpoolEnvelope {
   firstAttemptAt: number;
   /** The function that spooled them (its Lambda name). */
   origin: string;
-}
-
-/** The spool (or Secrets Manager, SQS itself) could not take the writes: they were NOT saved. */
-export class SpoolUnavailableError extends Error {
-  override readonly name = "SpoolUnavailableError";
-  constructor(
-    message: string,
-    override readonly cause?: unknown,
-  ) {
-    super(message);
-  }
 }
 
 const byteLength = (text: string): number => Buffer.byteLength(text, "utf8");
@@ -211,7 +201,7 @@ let sharedClient: InstanceType<SqsModule["SQSClient"]> | undefined;
 export async function sqs(): Promise<{ sdk: SqsModule; client: InstanceType<SqsModule["SQSClient"]> }> {
   sqsModule ??= import("@aws-sdk/client-sqs");
   const sdk = await sqsModule;
-  sharedClient ??= new sdk.SQSClient({});
+  sharedClient ??= new sdk.SQSClient(sdkClientConfig());
   return { sdk, client: sharedClient };
 }
 
@@ -227,11 +217,20 @@ export interface SpoolBatchEntry {
 export type SendSpoolBatch = (
   queueUrl: string,
   entries: SpoolBatchEntry[],
+  /** Time the invocation has left: the call gives up shortly before it. */
+  remainingMs?: number,
 ) => Promise<{ failed: { id: string; senderFault: boolean; message?: string }[] }>;
 
-const sendWithSdk: SendSpoolBatch = async (queueUrl, entries) => {
+/** Longest a spool write may take, its SDK retries included: SQS answers in milliseconds when it is up. */
+const SPOOL_CALL_CAP_MS = 5000;
+/** Time kept after a spool write for returning or failing the invocation. */
+const SPOOL_RESERVE_MS = 300;
+
+const sendWithSdk: SendSpoolBatch = async (queueUrl, entries, remainingMs = Number.POSITIVE_INFINITY) => {
   const { sdk, client } = await sqs();
-  const output = await client.send(new sdk.SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+  const output = await client.send(new sdk.SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }), {
+    abortSignal: deadlineSignal(remainingMs, SPOOL_CALL_CAP_MS, SPOOL_RESERVE_MS),
+  });
   return {
     failed: (output.Failed ?? []).map((f) => ({
       id: f.Id ?? "",
@@ -249,7 +248,11 @@ export interface SqsSpoolOptions {
   send?: SendSpoolBatch;
 }
 
-/** The SQS spool. */
+/**
+ * The SQS spool. `put` throws {@link MackerelUnavailableError} (the one "try again later" name) when the
+ * queue cannot take the writes: they were NOT saved, and the caller must fail so that its own retry
+ * (Step Functions' Retry, Lambda's asynchronous retry) tries again.
+ */
 export class SqsSpool implements Spool {
   private lastFailureAt = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
@@ -265,9 +268,8 @@ export class SqsSpool implements Spool {
     return write.kind === "checkReports" && this.now() - this.lastFailureAt < CHECK_REPORT_ORDER_HOLD_MS;
   }
 
-  async put(writes: MackerelWrite[], cause: SpoolCause = "unavailable"): Promise<void> {
+  async put(writes: MackerelWrite[], cause: SpoolCause = "unavailable", remainingTime?: () => number): Promise<void> {
     const now = this.now();
-    if (cause !== "ordering") this.lastFailureAt = now;
     const bodies = encodeSpoolMessages(writes, { firstAttemptAt: now, origin: this.options.origin });
     for (const batch of batchSpoolMessages(bodies)) {
       let entries: SpoolBatchEntry[] = batch.map((body, i) => ({
@@ -280,15 +282,17 @@ export class SqsSpool implements Spool {
       for (let attempt = 1; entries.length > 0; attempt++) {
         let failed: Awaited<ReturnType<SendSpoolBatch>>["failed"];
         try {
-          ({ failed } = await this.send(this.options.queueUrl, entries));
+          ({ failed } = await this.send(this.options.queueUrl, entries, remainingTime?.()));
         } catch (error) {
-          throw new SpoolUnavailableError(`the spool refused the writes: ${describe(error)}`, error);
+          throw new MackerelUnavailableError(`the spool refused the writes: ${describe(error)}`, undefined, error);
         }
+        // Held back from now on only once something is in the spool: a put that failed left nothing to overtake.
+        if (cause !== "ordering" && failed.length < entries.length) this.lastFailureAt = now;
         if (failed.length === 0) break;
         const permanent = failed.find((f) => f.senderFault);
         if (permanent || attempt >= 3) {
           const first = permanent ?? failed[0]!;
-          throw new SpoolUnavailableError(
+          throw new MackerelUnavailableError(
             `the spool refused ${failed.length} messages: ${first.message ?? "no reason"}`,
           );
         }

@@ -20,6 +20,7 @@
  * Every read that decides a write is strongly consistent, and every write that must not race is conditional.
  * The AWS SDK is imported on first use (it costs ~50 ms of cold start) and honours AWS_ENDPOINT_URL_DYNAMODB.
  */
+import { sdkClientConfig } from "./aws-sdk.js";
 import type { CheckStatus } from "./names.js";
 import type { HostIdStore } from "./host.js";
 
@@ -60,7 +61,7 @@ export function sdkDynamoApi(): DynamoApi {
   const ready = () =>
     (client ??= (sdkModule ??= import("@aws-sdk/client-dynamodb")).then((sdk) => ({
       sdk,
-      client: new sdk.DynamoDBClient({ maxAttempts: SDK_MAX_ATTEMPTS }),
+      client: new sdk.DynamoDBClient({ ...sdkClientConfig(), maxAttempts: SDK_MAX_ATTEMPTS }),
     })));
   /* eslint-disable @typescript-eslint/no-explicit-any -- the low-level shapes are built by this module */
   return {
@@ -515,6 +516,39 @@ export class StateStore {
     }
   }
 
+  /**
+   * Claims an occurredAt for a check report of `check` (the metric function's checks, per host): `preferSec`
+   * when it is newer than every second claimed before, else the second after the newest claim. Never skips:
+   * every report a workflow sends gets its own second, so Mackerel keeps each (a CRITICAL then an OK within
+   * one second both arrive, and the alert closes). Two conditional writes at most.
+   */
+  async claimCheckSecond(check: string, preferSec: number): Promise<number> {
+    const key = { pk: S(`check#${check}`), sk: S(RULE_STATE_SK) };
+    try {
+      await this.api.updateItem({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: "SET #at = :s",
+        ConditionExpression: "attribute_not_exists(#at) OR #at < :s",
+        ExpressionAttributeNames: { "#at": "reportedAt" },
+        ExpressionAttributeValues: { ":s": N(preferSec) },
+      });
+      return preferSec;
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
+    // A newer or equal second is taken: the next one, atomically (ADD returns the incremented value).
+    const { Attributes: updated } = await this.api.updateItem({
+      TableName: this.tableName,
+      Key: key,
+      UpdateExpression: "ADD #at :one",
+      ExpressionAttributeNames: { "#at": "reportedAt" },
+      ExpressionAttributeValues: { ":one": N(1) },
+      ReturnValues: "UPDATED_NEW",
+    });
+    return num(updated, "reportedAt") ?? preferSec;
+  }
+
   /** Undoes a claim (the report could neither be sent nor spooled), if nothing was claimed after it. */
   async releaseClaim(rule: string, claimed: { occurredAt: number; status: CheckStatus }, previous: RuleState) {
     const restore = previous.reportedAt !== undefined && previous.reportedStatus !== undefined;
@@ -685,6 +719,23 @@ export class StateStore {
             ConditionExpression: "attribute_not_exists(#id)",
             ExpressionAttributeNames: { "#id": "hostId", "#o": "leaseOwner", "#u": "leaseUntil" },
             ExpressionAttributeValues: { ":id": S(id) },
+          });
+          return id;
+        } catch (error) {
+          if (!isConditionFailed(error)) throw error;
+          return (await read()) ?? id;
+        }
+      },
+      replace: async (staleId: string, id: string) => {
+        // Only over the stale id (or none): a container that replaced it first wins, and all use its id.
+        try {
+          await this.api.updateItem({
+            TableName: this.tableName,
+            Key: HOST_KEY,
+            UpdateExpression: "SET #id = :id REMOVE #o, #u",
+            ConditionExpression: "attribute_not_exists(#id) OR #id = :stale",
+            ExpressionAttributeNames: { "#id": "hostId", "#o": "leaseOwner", "#u": "leaseUntil" },
+            ExpressionAttributeValues: { ":id": S(id), ":stale": S(staleId) },
           });
           return id;
         } catch (error) {

@@ -178,12 +178,14 @@ export class MackerelServerless extends Construct {
       code: code("metric"),
       memorySize: 256,
       timeout: 30,
-      // The state table for the host id only: all functions agree on one Mackerel host.
+      // The state table for the host id (all functions agree on one Mackerel host) and check report seconds.
       environment: { ...context.mackerelEnvironment, STATE_TABLE_NAME: this.stateTable.table.name },
       statements: [
         context.readSecret,
         context.sendToSpool,
         this.stateTable.statement("MackerelHostId", ["dynamodb:GetItem", "dynamodb:UpdateItem"], ["host"]),
+        // One occurredAt second per (host, check) across containers: a fast CRITICAL → OK must not share one.
+        this.stateTable.statement("CheckReportSeconds", ["dynamodb:UpdateItem"], ["check#*"]),
       ],
       conditionalStatements: context.decryptSecret,
     });

@@ -129,6 +129,18 @@ export class ScheduledChecks extends Construct {
       Resource: logGroupArns(attribute(lists.log_freshness, "log_group_name")),
     });
 
+    // HTTP checks' credentials: GetSecretValue on exactly the secrets the checks name, nothing else.
+    const headerSecrets = headersSecretArns(lists.http);
+    const secretStatement: PolicyStatement = {
+      Sid: "ReadHttpCheckHeadersSecrets",
+      Effect: "Allow",
+      Action: ["secretsmanager:GetSecretValue"],
+      Resource: headerSecrets as string[],
+    };
+    if (Array.isArray(headerSecrets)) {
+      if (headerSecrets.length > 0) statements.push(onlyIf(true, [secretStatement]));
+    } else statements.push(onlyIf(Op.gte(Fn.lengthOf(headerSecrets), 1), [secretStatement]));
+
     // In the function's own policy (which the function waits for): Lambda checks these at creation.
     const baseStatements: IResolvable[] = context.decryptSecret ? [context.decryptSecret] : [];
     let vpcConfig: LambdaFunctionVpcConfig | undefined;
@@ -270,6 +282,16 @@ function onlyIf(condition: IResolvable | boolean, statements: PolicyStatement[])
 function attribute(list: CheckList, attr: string): string[] | IResolvable {
   if (Array.isArray(list)) return list.map((item) => item[attr] as string);
   return propertyAccess(list, ["*", attr]);
+}
+
+/** The distinct `headers_secret_arn` of the HTTP checks that set one. */
+function headersSecretArns(list: CheckList): string[] | IResolvable {
+  if (Array.isArray(list)) {
+    return [
+      ...new Set(list.map((item) => item.headers_secret_arn).filter((arn): arn is string => typeof arn === "string")),
+    ];
+  }
+  return Fn.distinct(Fn.compact(Token.asList(attribute(list, "headers_secret_arn")))) as unknown as IResolvable;
 }
 
 /** A list attribute of every item, flattened. */

@@ -75,7 +75,12 @@ export class StateTable extends Construct {
       Action: actions,
       Resource: this.table.arn,
       ...(leadingKeys && {
-        Condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": leadingKeys } },
+        // StringLike only when a key is a pattern (e.g. `check#*`): exact keys stay exact.
+        Condition: {
+          [leadingKeys.some((k) => k.includes("*")) ? "ForAllValues:StringLike" : "ForAllValues:StringEquals"]: {
+            "dynamodb:LeadingKeys": leadingKeys,
+          },
+        },
       }),
     };
   }

@@ -7,23 +7,58 @@
 import { Fn, type IResolvable, Token } from "cdktf";
 import { chooseObject, isNullOrEmpty } from "./context";
 
-/** Errors worth retrying when invoking the metric function: Lambda's transient ones, and Mackerel being down. */
+/**
+ * Lambda's own transient errors that AWS recommends retrying on every Lambda Task (the Step Functions
+ * developer guide, "Handling transient Lambda service exceptions").
+ */
+export const LAMBDA_TRANSIENT_ERRORS = [
+  "Lambda.ServiceException",
+  "Lambda.AWSLambdaException",
+  "Lambda.SdkClientException",
+  "Lambda.ClientExecutionTimeoutException",
+  "Lambda.TooManyRequestsException",
+] as const;
+
+/**
+ * The module's one "try again later" error name, whatever was unavailable (Mackerel, the spool, Secrets
+ * Manager, DynamoDB): `MackerelUnavailableError` in functions/shared/errors.ts.
+ */
+export const RETRYABLE_FUNCTION_ERRORS = ["MackerelUnavailableError"] as const;
+
+/** Every error name a Retry on the module's functions lists: THE list, from which every Retry block is built or checked. */
+export const RETRYABLE_ERRORS: readonly string[] = [...LAMBDA_TRANSIENT_ERRORS, ...RETRYABLE_FUNCTION_ERRORS];
+
+/**
+ * Error names a Retry must never list: retrying cannot help (bad input, Mackerel's refusal, a wrong
+ * secret or environment). `MackerelRejectedError` is the one a business workflow may Catch to go on.
+ */
+export const NEVER_RETRIED_ERRORS = ["MackerelValidationError", "MackerelRejectedError", "ConfigurationError"] as const;
+
+/** The recommended Retry of a Task that invokes the metric function, built from {@link RETRYABLE_ERRORS}. */
 export const METRIC_TASK_RETRY = [
   {
-    ErrorEquals: [
-      "Lambda.ServiceException",
-      "Lambda.AWSLambdaException",
-      "Lambda.SdkClientException",
-      "Lambda.ClientExecutionTimeoutException",
-      "Lambda.TooManyRequestsException",
-      "MackerelUnavailableError",
-    ],
+    ErrorEquals: [...RETRYABLE_ERRORS],
     IntervalSeconds: 2,
     MaxAttempts: 6,
     BackoffRate: 2,
     JitterStrategy: "FULL",
   },
 ];
+
+/**
+ * What is wrong with a Task's Retry blocks against {@link RETRYABLE_ERRORS}: a retryable name missing, a
+ * never-retried name (or a catch-all that would retry one) listed. Empty when it is right.
+ */
+export function retryProblems(retry: unknown): string[] {
+  if (!Array.isArray(retry)) return ["Retry: expected an array of retriers"];
+  const listed = retry.flatMap((r) => ((r as { ErrorEquals?: unknown }).ErrorEquals as string[] | undefined) ?? []);
+  const problems: string[] = [];
+  for (const name of RETRYABLE_ERRORS) if (!listed.includes(name)) problems.push(`Retry: does not list ${name}`);
+  for (const name of [...NEVER_RETRIED_ERRORS, "States.ALL", "States.TaskFailed"]) {
+    if (listed.includes(name)) problems.push(`Retry: lists ${name}, which retrying cannot fix`);
+  }
+  return problems;
+}
 
 export interface JobStatesProps {
   /** Name of the job's state. The helper adds `<name>Failed`, `<name>Succeeded` and `<name>PostMetric`. */

@@ -36,6 +36,11 @@ export const TF_SCHEDULE =
  */
 const TF_ARN = (service: string) => `^arn:aws[a-zA-Z-]*:${service}:[a-z0-9-]+:[0-9]{12}:`;
 
+/** A URL with user info (`scheme://user:pass@host`): the authority holds an `@`. */
+const HTTP_USERINFO = "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@";
+/** Headers that carry credentials: never in an HTTP check's `headers` (they would sit in the rule input and state). */
+const CREDENTIAL_HEADERS_HCL = '["authorization", "proxy-authorization", "cookie"]';
+
 /** `alltrue([for item in var.<list> : <expr>])`, null-safe. */
 const every = (list: string, expr: string) => `alltrue([for item in var.${list} : ${expr}])`;
 /** An optional attribute that is null or satisfies `expr` (conditional expressions are lazy, `||` is not). */
@@ -326,15 +331,36 @@ export const VARIABLES: VariableDefinition[] = [
   },
   {
     name: "http_checks",
-    type: `list(object({ name = string, schedule = optional(string), url = string, method = optional(string), headers = optional(map(string)), expected_status = optional(list(number)), body_contains = optional(string), body_regex = optional(string), timeout_seconds = optional(number), warning_latency_ms = optional(number), critical_latency_ms = optional(number), follow_redirects = optional(bool), ${CHECK_ALERT_ATTRIBUTES} }))`,
+    type: `list(object({ name = string, schedule = optional(string), url = string, method = optional(string), headers = optional(map(string)), expected_status = optional(list(number)), body_contains = optional(string), body_regex = optional(string), timeout_seconds = optional(number), warning_latency_ms = optional(number), critical_latency_ms = optional(number), follow_redirects = optional(bool), headers_secret_arn = optional(string, null), ${CHECK_ALERT_ATTRIBUTES} }))`,
     default: [],
     description:
-      "HTTP checks with Node's fetch (default schedule rate(1 minute)): method (default GET), headers, expected_status (default [200]), body_contains, body_regex (checked against the first 1 MiB of the body), timeout_seconds for the whole exchange (default 10), warning_latency_ms/critical_latency_ms (reached at >=). Redirects are followed (at most 5; credentials are not sent to another origin) unless follow_redirects = false, in which case the 3xx itself is compared with expected_status. CRITICAL with the reason: DNS, connect, TLS, timeout, status, or body mismatch (with a redacted excerpt). Metrics: checks.<name>.latency_ms and checks.<name>.status_code (0 when no response). Header values travel in the rule's input: use them for non-secret values only.",
+      'HTTP checks with Node\'s fetch (default schedule rate(1 minute)): method (default GET), headers, expected_status (default [200]), body_contains, body_regex (checked against the first 1 MiB of the body), timeout_seconds for the whole exchange (default 10), warning_latency_ms/critical_latency_ms (reached at >=). Redirects are followed (at most 5; credentials are not sent to another origin) unless follow_redirects = false, in which case the 3xx itself is compared with expected_status. CRITICAL with the reason: DNS, connect, TLS, timeout, status, or body mismatch (with a redacted excerpt). Metrics: checks.<name>.latency_ms and checks.<name>.status_code (0 when no response). Header values travel in the rule\'s input (visible in EventBridge and in Terraform state): non-secret values only, and never Authorization, Proxy-Authorization or Cookie. Credentials go in a Secrets Manager secret named by headers_secret_arn (default null), which the check function reads when it runs: {"headers": {"Authorization": "Bearer ..."}} and/or {"username": ..., "password": ...} (basic auth); the function\'s role may read exactly those secrets. A url with user info (user:password@) is refused.',
     validations: [
       ...checkListValidations("http_checks"),
       {
         condition: every("http_checks", 'can(regex("^https?://[^/ ]+", item.url))'),
         errorMessage: "http_checks: url must be an http:// or https:// URL.",
+      },
+      {
+        // fetch refuses such a URL on every run ("Request cannot be constructed from a URL that includes
+        // credentials"), and the credentials would sit in the rule's input and in state.
+        condition: every("http_checks", `!can(regex("${HTTP_USERINFO}", item.url))`),
+        errorMessage: `http_checks: the url of \${join(", ", [for c in var.http_checks : c.name if can(regex("${HTTP_USERINFO}", c.url))])} holds user info (user:password@), which is refused. Put the credentials in a Secrets Manager secret ({"username": "...", "password": "..."} or {"headers": {"Authorization": "..."}}) and set headers_secret_arn on the check.`,
+      },
+      {
+        condition: every(
+          "http_checks",
+          nullOr("headers", `!anytrue([for k in keys(item.headers) : contains(${CREDENTIAL_HEADERS_HCL}, lower(k))])`),
+        ),
+        errorMessage: `http_checks: headers of \${join(", ", [for c in var.http_checks : c.name if c.headers == null ? false : anytrue([for k in keys(c.headers) : contains(${CREDENTIAL_HEADERS_HCL}, lower(k))])])} set Authorization, Proxy-Authorization or Cookie, which would travel in the rule's input and sit in Terraform state. Put them in a Secrets Manager secret ({"headers": {"Authorization": "..."}}) and set headers_secret_arn on the check.`,
+      },
+      {
+        condition: every(
+          "http_checks",
+          nullOr("headers_secret_arn", `can(regex("${TF_ARN("secretsmanager")}secret:.+$", item.headers_secret_arn))`),
+        ),
+        errorMessage:
+          "http_checks: headers_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>).",
       },
       {
         condition: every(

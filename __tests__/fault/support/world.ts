@@ -16,7 +16,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MackerelWrite } from "../../../functions/shared/mackerel-client";
 import { encodeSpoolMessages, SPOOL_MESSAGE_GROUP_ID } from "../../../functions/shared/spool";
-import { LocalAwsJsonServer, secretsManagerHandlers } from "../../../scripts/local/aws-json-server";
+import { createServer, type Server, type Socket } from "node:net";
+import {
+  AwsServiceError,
+  type AwsJsonHandlers,
+  LocalAwsJsonServer,
+  secretsManagerHandlers,
+} from "../../../scripts/local/aws-json-server";
 import { LocalLambda } from "../../../scripts/local/lambda-runner";
 import { LocalMackerelServer } from "../../../scripts/local/mackerel-server";
 import { LocalSqs, SqsEventSource } from "../../../scripts/local/sqs-stub";
@@ -65,6 +71,70 @@ export function emfTotals(lambda: LocalLambda, fromLine = 0): Record<string, num
   return totals;
 }
 
+/** How the Secrets Manager stand-in misbehaves for its next `count` calls. */
+export interface SecretsFault {
+  mode: "throttle" | "internalError" | "hang";
+  count: number;
+}
+
+/**
+ * Secrets Manager's GetSecretValue with fault injection: `ThrottlingException` (400, as AWS answers it),
+ * `InternalServiceError` (500), or a request that is accepted and never answered.
+ */
+function faultySecretsManager(
+  secrets: Map<string, string>,
+  fault: () => SecretsFault | undefined,
+  counts: Record<string, number>,
+): AwsJsonHandlers {
+  const real = secretsManagerHandlers(secrets);
+  return {
+    "secretsmanager.GetSecretValue": (input) => {
+      const f = fault();
+      if (f && f.count > 0) {
+        f.count--;
+        counts[f.mode] = (counts[f.mode] ?? 0) + 1;
+        if (f.mode === "throttle") throw new AwsServiceError("ThrottlingException", "Rate exceeded", 400);
+        if (f.mode === "internalError") {
+          throw new AwsServiceError("InternalServiceError", "An error occurred on the server side.", 500);
+        }
+        return new Promise(() => undefined); // accepted, never answered
+      }
+      return real["secretsmanager.GetSecretValue"]!(input);
+    },
+  };
+}
+
+/**
+ * A TCP endpoint that accepts connections and never answers: any AWS endpoint (SQS, DynamoDB, ...) or
+ * Mackerel pointed at it hangs unless the caller has timeouts.
+ */
+export class BlackHole {
+  private readonly sockets = new Set<Socket>();
+  connections = 0;
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+  static async start(): Promise<BlackHole> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    const hole = new BlackHole(server, `http://127.0.0.1:${port}`);
+    server.on("connection", (socket) => {
+      hole.connections++;
+      hole.sockets.add(socket);
+      socket.on("error", () => undefined);
+      socket.on("close", () => hole.sockets.delete(socket));
+      socket.resume(); // read and drop the request
+    });
+    return hole;
+  }
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
 export class FaultWorld {
   metric!: LocalLambda;
   sender!: LocalLambda;
@@ -72,11 +142,19 @@ export class FaultWorld {
   /** Sender invocations that failed as a whole (should stay 0). */
   senderErrors: string[] = [];
 
+  /** The next Secrets Manager fault (consumed call by call). */
+  secretsFault: SecretsFault | undefined;
   private constructor(
     readonly clock: WorldClock,
     readonly mackerel: LocalMackerelServer,
     readonly sqs: LocalSqs,
     readonly secrets: LocalAwsJsonServer,
+    /** Secret ARN → SecretString served by the Secrets Manager stand-in. */
+    readonly secretValues: Map<string, string>,
+    /** Accepts connections, never answers. */
+    readonly blackHole: BlackHole,
+    /** Secrets Manager calls answered with each fault so far. */
+    readonly secretsFaults: Record<string, number>,
     private readonly dir: string,
   ) {}
 
@@ -85,8 +163,16 @@ export class FaultWorld {
     const clock = new WorldClock(join(dir, "clock-offset"));
     const mackerel = await LocalMackerelServer.start({ apiKeys: [API_KEY], services: [SERVICE], now: clock.now });
     const sqs = await LocalSqs.start({ now: clock.now });
-    const secrets = await LocalAwsJsonServer.start(secretsManagerHandlers(new Map([[SECRET_ARN, API_KEY]])));
-    const world = new FaultWorld(clock, mackerel, sqs, secrets, dir);
+    const secretValues = new Map([[SECRET_ARN, API_KEY]]);
+    // The handlers read the fault from the world, which exists only once the servers have started.
+    const holder: { world?: FaultWorld } = {};
+    const counts: Record<string, number> = {};
+    const secrets = await LocalAwsJsonServer.start(
+      faultySecretsManager(secretValues, () => holder.world?.secretsFault, counts),
+    );
+    const blackHole = await BlackHole.start();
+    const world = new FaultWorld(clock, mackerel, sqs, secrets, secretValues, blackHole, counts, dir);
+    holder.world = world;
     await world.fresh();
     return world;
   }
@@ -94,6 +180,8 @@ export class FaultWorld {
   /** A clean slate: Mackerel state, empty queues, new (cold) function containers. */
   async fresh(): Promise<void> {
     this.mackerel.reset();
+    this.secretsFault = undefined;
+    this.secretValues.set(SECRET_ARN, API_KEY);
     this.sqs.createQueue(DEAD_LETTER);
     this.sqs.createQueue(SPOOL, {
       visibilityTimeoutSeconds: SPOOL_VISIBILITY_SECONDS,
@@ -176,7 +264,7 @@ export class FaultWorld {
 
   async close(): Promise<void> {
     await this.stopLambdas();
-    await Promise.all([this.mackerel.close(), this.sqs.close(), this.secrets.close()]);
+    await Promise.all([this.mackerel.close(), this.sqs.close(), this.secrets.close(), this.blackHole.close()]);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
