@@ -30,6 +30,7 @@ ${moduleArguments}
 }
 `,
     "examples/scratch-checks",
+    { region: "eu-west-1" },
   );
 }
 
@@ -251,7 +252,7 @@ test("literal items with a name used twice are refused at synth, naming both lis
         logFreshnessChecks: [{ name: "web", log_group_name: "/g", max_age_minutes: 5 }],
       }),
   ).toThrow(
-    'Check names must be unique across logs_insights_checks, http_checks, sfn_execution_checks, log_freshness_checks: "web" is in http_checks and log_freshness_checks.',
+    'Check names must be unique across logs_insights_checks, http_checks, sfn_execution_checks, log_freshness_checks, log_rules: "web" is in http_checks and log_freshness_checks.',
   );
 });
 
@@ -274,10 +275,13 @@ describeWithTerraform("terraform: literal items from a CDKTF stack", () => {
       httpChecks: [{ name: "web", url: "https://example.com/", expected_status: [200, 204] }],
       sfnExecutionChecks: [{ name: "orders", state_machine_arn: SFN, schedule: "rate(10 minutes)" }],
     });
-    const workspace = TerraformWorkspace.create({
-      at: "examples/scratch-cdktf-checks",
-      files: { "cdk.tf.json": Testing.synth(stack) },
-    });
+    const workspace = TerraformWorkspace.create(
+      {
+        at: "examples/scratch-cdktf-checks",
+        files: { "cdk.tf.json": Testing.synth(stack) },
+      },
+      { region: "eu-west-1" },
+    );
     try {
       expect(workspace.init().status).toBe(0);
       const { result, plan } = workspace.planJson();

@@ -89,7 +89,9 @@ export class SecretsManagerApiKey implements ApiKeySource {
   private async read(): Promise<string> {
     try {
       const sdk = await import("@aws-sdk/client-secrets-manager");
-      this.client ??= new sdk.SecretsManagerClient({});
+      // Secrets Manager is regional: a secret shared from another region is read there.
+      const region = this.secretArn.split(":")[3];
+      this.client ??= new sdk.SecretsManagerClient(region ? { region } : {});
       const output = await this.client.send(new sdk.GetSecretValueCommand({ SecretId: this.secretArn }));
       const key = parseApiKeySecret(output.SecretString);
       registerSecret(key);

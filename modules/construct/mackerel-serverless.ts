@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Construct } from "constructs";
 import { Alarms } from "./alarms";
+import { awsLocation, secretResource } from "./aws-location";
 import { arnWildcard, type FeatureContext, functionLogGroupName, isNullOrEmpty, orDefault } from "./context";
 import {
   type AccountLogSubscription,
@@ -99,15 +100,14 @@ export class MackerelServerless extends Construct {
     super(scope, id);
     const prefix = props.name ?? "mackerel-serverless";
     const code = props.code ?? defaultCode(this);
-    const secretArnParts = Fn.split(":", props.apiKeySecretArn);
-    const defaultCustomIdentifier = Fn.format("mackerel-serverless/%s/%s/%s", [
-      Fn.element(secretArnParts, 3),
-      Fn.element(secretArnParts, 4),
-      prefix,
-    ]);
+    // Where the module runs comes from the provider; the secret may live in another region or account.
+    const aws = awsLocation(this);
+    const defaultCustomIdentifier = Fn.format("mackerel-serverless/%s/%s/%s", [aws.region, aws.accountId, prefix]);
+    // Secrets Manager decrypts with the key in the secret's own region.
+    const secretRegion = Fn.element(Fn.split(":", props.apiKeySecretArn), 3);
 
     const tags = props.tags ?? {};
-    this.spool = new Spool(this, "spool", { prefix, tags, maxAgeHours: props.spoolMaxAgeHours });
+    this.spool = new Spool(this, "spool", { prefix, tags, aws, maxAgeHours: props.spoolMaxAgeHours });
 
     this.hostCustomIdentifier = orDefault(props.hostCustomIdentifier, defaultCustomIdentifier);
     const context: FeatureContext = {
@@ -119,6 +119,7 @@ export class MackerelServerless extends Construct {
         architecture: props.lambdaArchitecture ?? "arm64",
         logRetentionDays: props.logRetentionDays ?? 30,
         tags: props.tags ?? {},
+        aws,
       },
       mackerelEnvironment: {
         MACKEREL_API_KEY_SECRET_ARN: props.apiKeySecretArn,
@@ -134,7 +135,7 @@ export class MackerelServerless extends Construct {
         Sid: "ReadMackerelApiKey",
         Effect: "Allow",
         Action: ["secretsmanager:GetSecretValue"],
-        Resource: props.apiKeySecretArn,
+        Resource: secretResource(props.apiKeySecretArn),
       },
       decryptSecret:
         props.apiKeyKmsKeyArn === undefined
@@ -151,16 +152,17 @@ export class MackerelServerless extends Construct {
                   // Only when Secrets Manager asks on the function's behalf.
                   Condition: {
                     StringEquals: {
-                      "kms:ViaService": Fn.format("secretsmanager.%s.amazonaws.com", [Fn.element(secretArnParts, 3)]),
+                      "kms:ViaService": Fn.format("secretsmanager.%s.amazonaws.com", [secretRegion]),
                     },
                   },
                 },
               ],
             ) as IResolvable),
       ownLogGroupNames: FUNCTION_NAMES.map((fn) => functionLogGroupName(prefix, fn)),
+      aws,
     };
     this.ownLogGroupNames = context.ownLogGroupNames;
-    this.stateTable = new StateTable(this, "state", { prefix, tags });
+    this.stateTable = new StateTable(this, "state", { prefix, tags, aws });
     const rulesJson = logRulesJson(props.logRules);
 
     this.metric = new ModuleFunction(this, "metric", {
@@ -200,6 +202,7 @@ export class MackerelServerless extends Construct {
       httpChecks: props.httpChecks,
       sfnExecutionChecks: props.sfnExecutionChecks,
       logFreshnessChecks: props.logFreshnessChecks,
+      logRules: props.logRules as CheckList | undefined,
       vpcConfig: props.vpcConfig,
       // The per-minute tick runs in the check function: it reads and updates the state table.
       environment: { STATE_TABLE_NAME: this.stateTable.table.name, MACKEREL_LOG_RULES: rulesJson },

@@ -10,11 +10,13 @@
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { Construct } from "constructs";
 import { STATE_TABLE_KEYS } from "../../functions/shared/state-store";
+import { type AwsLocation, ownArn } from "./context";
 import type { PolicyStatement } from "./module-function";
 
 export interface StateTableProps {
   prefix: string;
   tags: Record<string, string>;
+  aws: AwsLocation;
 }
 
 /** The item actions the functions use (functions/shared/state-store.ts calls no others). */
@@ -22,9 +24,12 @@ export type StateTableAction = "dynamodb:GetItem" | "dynamodb:UpdateItem" | "dyn
 
 export class StateTable extends Construct {
   readonly table: DynamodbTable;
+  /** The table's ARN, known at plan. */
+  private readonly arn: string;
 
   constructor(scope: Construct, id: string, props: StateTableProps) {
     super(scope, id);
+    this.arn = ownArn(props.aws, "dynamodb", `table/${props.prefix}-state`);
     const { partitionKey, sortKey, ttlAttribute } = STATE_TABLE_KEYS;
     this.table = new DynamodbTable(this, "table", {
       name: `${props.prefix}-state`,
@@ -51,7 +56,7 @@ export class StateTable extends Construct {
       Sid: sid,
       Effect: "Allow",
       Action: actions,
-      Resource: this.table.arn,
+      Resource: this.arn,
       ...(leadingKeys && {
         Condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": leadingKeys } },
       }),
