@@ -4,7 +4,7 @@
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformStack, Testing } from "cdktf";
-import { MackerelServerless, type MackerelServerlessProps } from "../../modules/construct";
+import { MackerelServerless, type MackerelServerlessProps, PropValidationError } from "../../modules/construct";
 import { AWS_PROVIDER_VERSION, MackerelServerlessModuleStack } from "../../modules/construct/module-stack";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -401,9 +401,7 @@ describe("the MackerelServerless construct with literal props", () => {
       lambdaArchitecture: "x86_64",
       logRetentionDays: 7,
       mackerelApiBaseUrl: "https://kcps-mackerel.io/",
-      hostName: "pipeline",
-      hostCustomIdentifier: "team-a/pipeline",
-      hostId: "2eQGDXqtoXs",
+      host: { name: "pipeline", customIdentifier: "team-a/pipeline", id: "2eQGDXqtoXs" },
       tags: { team: "a" },
     });
     const fn = metricResource(tf, "aws_lambda_function");
@@ -477,5 +475,35 @@ describe("the MackerelServerless construct with literal props", () => {
     const fn = metricResource(JSON.parse(Testing.synth(stack)) as Json, "aws_lambda_function");
     expect(fn.filename).toMatch(/^assets\/.+\/metric\.zip$/);
     expect(fn.source_code_hash).toEqual(expect.any(String));
+  });
+});
+
+describe("literal props get the variables' validation at synth, naming the prop", () => {
+  test.each<[Partial<MackerelServerlessProps>, string]>([
+    [{ serviceName: "my service" }, "serviceName: must be 2-63 characters of A-Za-z0-9_-"],
+    [{ name: "has spaces" }, "name: must be 1-40 characters"],
+    [{ apiKeySecretArn: "mackerel-api-key" }, "apiKeySecretArn: must be a Secrets Manager secret ARN"],
+    [{ apiKeyKmsKeyArn: "alias/mine" }, "apiKeyKmsKeyArn: must be a KMS key ARN"],
+    [{ mackerelApiBaseUrl: "ftp://x" }, "mackerelApiBaseUrl: must be an http(s) URL"],
+    [{ host: { name: "two words" } }, "host.name: must be 1-255 characters without whitespace"],
+    [{ host: { id: "x" } }, "host.id: must be a Mackerel host id"],
+    [{ lambdaRuntime: "nodejs20.x" }, "lambdaRuntime: must be nodejs22.x"],
+    [{ lambdaArchitecture: "sparc" }, "lambdaArchitecture: must be arm64 or x86_64"],
+    [{ logRetentionDays: 2 }, "logRetentionDays: must be one of CloudWatch Logs' retention values"],
+    [{ spoolMaxAgeHours: 48 }, "spoolMaxAgeHours: must be a whole number of hours from 6"],
+    [{ alarmSnsTopicArn: "ops" }, "alarmSnsTopicArn: must be an SNS topic ARN"],
+    [{ vpcConfig: { subnetIds: [], securityGroupIds: ["sg-1"] } }, "vpcConfig: subnet_ids and security_group_ids"],
+    [{ logSubscriptions: [{ logGroupName: "has space" }] }, "logSubscriptions[0].logGroupName: must be 1-512"],
+    [
+      { logFreshnessChecks: [{ name: "fresh", logGroupName: "/g", maxAgeMinutes: 0 }] },
+      "logFreshnessChecks[0].maxAgeMinutes: must be at least 1",
+    ],
+  ])("%j", (props, message) => {
+    expect(() => synthConstruct(props)).toThrow(PropValidationError);
+    expect(() => synthConstruct(props)).toThrow(message);
+  });
+
+  test("the same values as tokens are left to Terraform (the module's variables check them at plan)", () => {
+    expect(() => new MackerelServerlessModuleStack(Testing.app(), "module")).not.toThrow();
   });
 });

@@ -5,7 +5,7 @@
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformStack, Testing } from "cdktf";
-import { MackerelServerless, type MackerelServerlessProps } from "../../modules/construct";
+import { type LogRule, MackerelServerless, type MackerelServerlessProps } from "../../modules/construct";
 import { MackerelServerlessModuleStack } from "../../modules/construct/module-stack";
 import { OUTPUTS } from "../../modules/construct/outputs";
 
@@ -13,9 +13,9 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 
 const SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mackerel-api-key-AbCdEf";
 const OWN = ["metric", "logs", "check", "sender"].map((fn) => `/aws/lambda/mackerel-serverless-${fn}`);
-const RULES = [
+const RULES: LogRule[] = [
   { name: "errors", include: ["\\tERROR\\t"], exclude: ["healthcheck"] },
-  { name: "timeouts", include: ["Task timed out"], status: "WARNING", recover_after_minutes: 15 },
+  { name: "timeouts", include: ["Task timed out"], status: "WARNING", recoverAfterMinutes: 15 },
 ];
 
 function synth(props: Partial<MackerelServerlessProps> = {}): Json {
@@ -47,7 +47,11 @@ describe("the logs function", () => {
       MACKEREL_SERVICE_NAME: "orders",
       STATE_TABLE_NAME: "${aws_dynamodb_table.state.name}",
     });
-    expect(JSON.parse(env.MACKEREL_LOG_RULES!)).toEqual(RULES);
+    // In the variable's snake_case form, which the functions read.
+    expect(JSON.parse(env.MACKEREL_LOG_RULES!)).toEqual([
+      RULES[0],
+      { name: "timeouts", include: ["Task timed out"], status: "WARNING", recover_after_minutes: 15 },
+    ]);
     expect(env.MACKEREL_SERVERLESS_OWN_LOG_GROUPS).toContain("/aws/lambda/mackerel-serverless-logs");
     expect(tf.resource.aws_lambda_function.logs).toMatchObject({
       function_name: "mackerel-serverless-logs",

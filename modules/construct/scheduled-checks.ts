@@ -27,6 +27,7 @@ import { Fn, type IResolvable, Op, propertyAccess, Token, TerraformIterator } fr
 import { Construct } from "constructs";
 import type { FeatureContext } from "./context";
 import { ModuleFunction, type PolicyStatement } from "./module-function";
+import { camelCase } from "./props";
 import { TF_CHECK_NAME, TF_SCHEDULE } from "./variables";
 
 /** One check as in the Terraform variables (snake_case), passed verbatim to the function. */
@@ -290,6 +291,8 @@ function boundedName(full: string): string {
 
 /** The variables whose items name Mackerel checks: the check lists, then log_rules. */
 const NAMING_VARIABLES = [...CHECK_KINDS.map((kind) => kind.variable), "log_rules"].join(", ");
+/** The same, as the construct's props (literal items are checked at synth, naming the props). */
+const NAMING_PROPS = [...CHECK_KINDS.map((kind) => camelCase(kind.variable)), "logRules"].join(", ");
 
 /**
  * Literal items get no Terraform variable validation: their names and schedules are checked at synth
@@ -298,24 +301,25 @@ const NAMING_VARIABLES = [...CHECK_KINDS.map((kind) => kind.variable), "log_rule
  */
 function assertValidItems(lists: Record<Kind["kind"], CheckItem[]>, logRules: CheckItem[]): void {
   const seen = new Map<string, string>();
-  for (const rule of logRules) if (typeof rule.name === "string") seen.set(rule.name, "log_rules");
+  for (const rule of logRules) if (typeof rule.name === "string") seen.set(rule.name, "logRules");
   for (const kind of CHECK_KINDS) {
+    const prop = camelCase(kind.variable);
     for (const item of lists[kind.kind]) {
       if (typeof item.name !== "string" || !new RegExp(TF_CHECK_NAME).test(item.name)) {
-        throw new Error(`${kind.variable}: name ${JSON.stringify(item.name)} must be 1-64 characters of a-zA-Z0-9_-.`);
+        throw new Error(`${prop}: name ${JSON.stringify(item.name)} must be 1-64 characters of a-zA-Z0-9_-.`);
       }
       if (item.schedule != null && !new RegExp(TF_SCHEDULE).test(String(item.schedule))) {
         throw new Error(
-          `${kind.variable}: schedule ${JSON.stringify(item.schedule)} of ${item.name} must be rate(...) or cron(...) as EventBridge takes them.`,
+          `${prop}: schedule ${JSON.stringify(item.schedule)} of ${item.name} must be rate(...) or cron(...) as EventBridge takes them.`,
         );
       }
       const first = seen.get(item.name);
       if (first !== undefined) {
         throw new Error(
-          `Check names must be unique across ${NAMING_VARIABLES}: "${item.name}" is in ${first} and ${kind.variable}.`,
+          `Check names must be unique across ${NAMING_PROPS}: "${item.name}" is in ${first} and ${prop}.`,
         );
       }
-      seen.set(item.name, kind.variable);
+      seen.set(item.name, prop);
     }
   }
 }
