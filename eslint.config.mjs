@@ -11,6 +11,7 @@ export default tseslint.config(
       "modules/mackerel-serverless/**",
       "modules/sfn-job-states/**",
       "cdktf.out/**",
+      "lib/**",
       "**/dist/**",
       "coverage/**",
       "examples/**/.terraform/**",

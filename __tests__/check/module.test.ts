@@ -30,6 +30,7 @@ ${moduleArguments}
 }
 `,
     "examples/scratch-checks",
+    { region: "eu-west-1" },
   );
 }
 
@@ -255,10 +256,8 @@ describe("the construct with literal items (CDKTF users)", () => {
   test("rules keyed by name, defaults left to the function; statements only for configured kinds", () => {
     const tf = synth({
       httpChecks: [{ name: "web", url: "https://example.com/" }],
-      logFreshnessChecks: [
-        { name: "alive", log_group_name: "/ingest", max_age_minutes: 10, schedule: "rate(2 minutes)" },
-      ],
-      vpcConfig: { subnet_ids: ["subnet-1"], security_group_ids: ["sg-1"] },
+      logFreshnessChecks: [{ name: "alive", logGroupName: "/ingest", maxAgeMinutes: 10, schedule: "rate(2 minutes)" }],
+      vpcConfig: { subnetIds: ["subnet-1"], securityGroupIds: ["sg-1"] },
     });
     const rules = tf.resource.aws_cloudwatch_event_rule as Json;
     expect(rules.http_check.for_each).toEqual({ web: { name: "web", url: "https://example.com/" } });
@@ -280,10 +279,15 @@ describe("the construct with literal items (CDKTF users)", () => {
 });
 
 test.each([
-  [{ httpChecks: [{ name: "bad name", url: "https://example.com/" }] }, 'http_checks: name "bad name" must be 1-64'],
+  [{ httpChecks: [{ name: "bad name", url: "https://example.com/" }] }, "httpChecks[0].name: must be 1–64 characters"],
   [
     { httpChecks: [{ name: "web", url: "https://example.com/", schedule: "rate(1 minutes)" }] },
-    'http_checks: schedule "rate(1 minutes)" of web must be rate(...) or cron(...)',
+    'httpChecks: schedule "rate(1 minutes)" of web must be rate(...) or cron(...)',
+  ],
+  [{ httpChecks: [{ name: "web", url: "ftp://example.com/" }] }, "httpChecks[0].url: "],
+  [
+    { sfnExecutionChecks: [{ name: "orders", stateMachineArn: SFN, statuses: ["LOST" as never] }] },
+    "sfnExecutionChecks[0].statuses",
   ],
 ])("literal items: a bad name or schedule is refused at synth (%#)", (props, message) => {
   const stack = new TerraformStack(Testing.app(), "bad-stack");
@@ -309,10 +313,10 @@ test("literal items with a name used twice are refused at synth, naming both lis
         serviceName: "shop",
         code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
         httpChecks: [{ name: "web", url: "https://example.com/" }],
-        logFreshnessChecks: [{ name: "web", log_group_name: "/g", max_age_minutes: 5 }],
+        logFreshnessChecks: [{ name: "web", logGroupName: "/g", maxAgeMinutes: 5 }],
       }),
   ).toThrow(
-    'Check names must be unique across logs_insights_checks, http_checks, sfn_execution_checks, log_freshness_checks: "web" is in http_checks and log_freshness_checks.',
+    'Check names must be unique across logsInsightsChecks, httpChecks, sfnExecutionChecks, logFreshnessChecks, logRules: "web" is in httpChecks and logFreshnessChecks.',
   );
 });
 
@@ -332,13 +336,16 @@ describeWithTerraform("terraform: literal items from a CDKTF stack", () => {
       apiKeySecretArn: SECRET,
       serviceName: "shop",
       code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
-      httpChecks: [{ name: "web", url: "https://example.com/", expected_status: [200, 204] }],
-      sfnExecutionChecks: [{ name: "orders", state_machine_arn: SFN, schedule: "rate(10 minutes)" }],
+      httpChecks: [{ name: "web", url: "https://example.com/", expectedStatus: [200, 204] }],
+      sfnExecutionChecks: [{ name: "orders", stateMachineArn: SFN, schedule: "rate(10 minutes)" }],
     });
-    const workspace = TerraformWorkspace.create({
-      at: "examples/scratch-cdktf-checks",
-      files: { "cdk.tf.json": Testing.synth(stack) },
-    });
+    const workspace = TerraformWorkspace.create(
+      {
+        at: "examples/scratch-cdktf-checks",
+        files: { "cdk.tf.json": Testing.synth(stack) },
+      },
+      { region: "eu-west-1" },
+    );
     try {
       expect(workspace.init().status).toBe(0);
       const { result, plan } = workspace.planJson();

@@ -4,7 +4,7 @@
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformStack, Testing } from "cdktf";
-import { MackerelServerless, type MackerelServerlessProps } from "../../modules/construct";
+import { MackerelServerless, type MackerelServerlessProps, PropValidationError } from "../../modules/construct";
 import { AWS_PROVIDER_VERSION, MackerelServerlessModuleStack } from "../../modules/construct/module-stack";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -57,11 +57,22 @@ const ENVIRONMENT_CONTRACT = [
  * lets it send what Mackerel could not take to its own queue.
  */
 const OPTIONAL_METRIC_STATEMENTS: Record<string, { actions: string[]; resource: RegExp }> = {
-  SpoolWritesMackerelCouldNotTake: { actions: ["sqs:SendMessage"], resource: /^aws_sqs_queue\.[a-z_]+\.arn$/ },
+  // ARNs of the module's own resources are composed from the provider's location and their names.
+  SpoolWritesMackerelCouldNotTake: {
+    actions: ["sqs:SendMessage"],
+    resource:
+      /^format\("arn:%s:%s:%s:%s:%s", local\.aws\.partition, "sqs", local\.aws\.region, local\.aws\.account_id, "\$\{var\.name\}-spool\.fifo"\)$/,
+  },
   // The host id shared through the state table (a LeadingKeys condition limits it to the host item).
-  MackerelHostId: { actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resource: /aws_dynamodb_table\.state\.arn/ },
+  MackerelHostId: {
+    actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    resource: /"dynamodb", local\.aws\.region, local\.aws\.account_id, "table\/\$\{var\.name\}-state"/,
+  },
   // Distinct occurredAt seconds per (host, check), limited to the `check#…` items.
-  CheckReportSeconds: { actions: ["dynamodb:UpdateItem"], resource: /aws_dynamodb_table\.state\.arn/ },
+  CheckReportSeconds: {
+    actions: ["dynamodb:UpdateItem"],
+    resource: /"dynamodb", local\.aws\.region, local\.aws\.account_id, "table\/\$\{var\.name\}-state"/,
+  },
 };
 
 interface Statement {
@@ -109,9 +120,20 @@ function statements(policy: string): Statement[] {
       const rest = body.slice(valueAt);
       // A string literal, a reference, or a call such as format(...).
       if (first === '"') return rest.slice(0, rest.indexOf('"', 1) + 1);
-      const paren = rest.search(/[(,}]/);
-      if (rest[paren] === "(") return rest.slice(0, closing(rest, paren) + 1);
-      return rest.slice(0, paren);
+      // Up to the "," or "}" that ends the value, outside brackets and strings (conditionals included).
+      let depth = 0;
+      for (let i = 0, quoted = false; i < rest.length; i++) {
+        const c = rest[i]!;
+        if (quoted) {
+          if (c === "\\") i++;
+          else if (c === '"') quoted = false;
+        } else if (c === '"') quoted = true;
+        else if ("([{".includes(c)) depth++;
+        else if (")]".includes(c)) depth--;
+        else if ((c === "," || c === "}") && depth === 0) return rest.slice(0, i);
+        else if (c === "}") depth--;
+      }
+      return rest;
     };
     out.push({
       sid: JSON.parse(field("Sid")!) as string,
@@ -269,12 +291,16 @@ describe("the module stack (modules/mackerel-serverless)", () => {
     const [logs, secret, kms] = found;
     expect(logs).toMatchObject({
       actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
-      resource: 'format("%s:*", aws_cloudwatch_log_group.metric_function.arn)',
+      // Composed from the provider's location and the log group's name (known at plan).
+      resource:
+        'format("arn:%s:%s:%s:%s:%s", local.aws.partition, "logs", local.aws.region, local.aws.account_id, "log-group:/aws/lambda/${var.name}-metric:*")',
       conditional: false,
     });
     expect(secret).toMatchObject({
       actions: ["secretsmanager:GetSecretValue"],
-      resource: "var.api_key_secret_arn",
+      // Complete ARNs as given; partial ones (no 6-character suffix) in AWS's form for them.
+      resource:
+        'can(regex("-[A-Za-z0-9]{6}$", var.api_key_secret_arn)) ? var.api_key_secret_arn : format("%s-??????", var.api_key_secret_arn)',
       conditional: false,
     });
     expect(kms).toMatchObject({ actions: ["kms:Decrypt"], resource: "var.api_key_kms_key_arn", conditional: true });
@@ -361,9 +387,16 @@ describe("the MackerelServerless construct with literal props", () => {
       MACKEREL_HOST_NAME: "mackerel-serverless",
       MACKEREL_HOST_ID: "",
     });
-    // Region and account come from the secret's ARN (no aws_caller_identity).
-    expect(env.MACKEREL_HOST_CUSTOM_IDENTIFIER).toContain('format("mackerel-serverless/%s/%s/%s"');
-    expect(tf.data).toBeUndefined();
+    // Region and account come from the provider (never from the secret's ARN).
+    expect(env.MACKEREL_HOST_CUSTOM_IDENTIFIER).toBe(
+      '${format("mackerel-serverless/%s/%s/%s", local.aws.region, local.aws.account_id, "mackerel-serverless")}',
+    );
+    expect(Object.keys(tf.data).sort()).toEqual(["aws_caller_identity", "aws_partition", "aws_region"]);
+    expect(tf.locals.aws).toEqual({
+      partition: "${data.aws_partition.current.partition}",
+      region: "${data.aws_region.current.id}",
+      account_id: "${data.aws_caller_identity.current.account_id}",
+    });
   });
 
   test("props override the defaults", () => {
@@ -373,9 +406,7 @@ describe("the MackerelServerless construct with literal props", () => {
       lambdaArchitecture: "x86_64",
       logRetentionDays: 7,
       mackerelApiBaseUrl: "https://kcps-mackerel.io/",
-      hostName: "pipeline",
-      hostCustomIdentifier: "team-a/pipeline",
-      hostId: "2eQGDXqtoXs",
+      host: { name: "pipeline", customIdentifier: "team-a/pipeline", id: "2eQGDXqtoXs" },
       tags: { team: "a" },
     });
     const fn = metricResource(tf, "aws_lambda_function");
@@ -449,5 +480,35 @@ describe("the MackerelServerless construct with literal props", () => {
     const fn = metricResource(JSON.parse(Testing.synth(stack)) as Json, "aws_lambda_function");
     expect(fn.filename).toMatch(/^assets\/.+\/metric\.zip$/);
     expect(fn.source_code_hash).toEqual(expect.any(String));
+  });
+});
+
+describe("literal props get the variables' validation at synth, naming the prop", () => {
+  test.each<[Partial<MackerelServerlessProps>, string]>([
+    [{ serviceName: "my service" }, "serviceName: must be 2-63 characters of A-Za-z0-9_-"],
+    [{ name: "has spaces" }, "name: must be 1-40 characters"],
+    [{ apiKeySecretArn: "mackerel-api-key" }, "apiKeySecretArn: must be a Secrets Manager secret ARN"],
+    [{ apiKeyKmsKeyArn: "alias/mine" }, "apiKeyKmsKeyArn: must be a KMS key ARN"],
+    [{ mackerelApiBaseUrl: "ftp://x" }, "mackerelApiBaseUrl: must be an http(s) URL"],
+    [{ host: { name: "two words" } }, "host.name: must be 1-255 characters without whitespace"],
+    [{ host: { id: "x" } }, "host.id: must be a Mackerel host id"],
+    [{ lambdaRuntime: "nodejs20.x" }, "lambdaRuntime: must be nodejs22.x"],
+    [{ lambdaArchitecture: "sparc" }, "lambdaArchitecture: must be arm64 or x86_64"],
+    [{ logRetentionDays: 2 }, "logRetentionDays: must be one of CloudWatch Logs' retention values"],
+    [{ spoolMaxAgeHours: 48 }, "spoolMaxAgeHours: must be a whole number of hours from 6"],
+    [{ alarmSnsTopicArn: "ops" }, "alarmSnsTopicArn: must be an SNS topic ARN"],
+    [{ vpcConfig: { subnetIds: [], securityGroupIds: ["sg-1"] } }, "vpcConfig: subnet_ids and security_group_ids"],
+    [{ logSubscriptions: [{ logGroupName: "has space" }] }, "logSubscriptions[0].logGroupName: must be 1-512"],
+    [
+      { logFreshnessChecks: [{ name: "fresh", logGroupName: "/g", maxAgeMinutes: 0 }] },
+      "logFreshnessChecks[0].maxAgeMinutes: must be at least 1",
+    ],
+  ])("%j", (props, message) => {
+    expect(() => synthConstruct(props)).toThrow(PropValidationError);
+    expect(() => synthConstruct(props)).toThrow(message);
+  });
+
+  test("the same values as tokens are left to Terraform (the module's variables check them at plan)", () => {
+    expect(() => new MackerelServerlessModuleStack(Testing.app(), "module")).not.toThrow();
   });
 });

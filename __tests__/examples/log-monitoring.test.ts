@@ -49,7 +49,7 @@ describeWithTerraform("terraform: examples/log-monitoring", () => {
   const override = () => join(workspace.dir, "bad_override.tf");
 
   beforeAll(() => {
-    workspace = TerraformWorkspace.create(EXAMPLE);
+    workspace = TerraformWorkspace.create(EXAMPLE, { region: "eu-west-1" });
     expectCleanInit(workspace);
   });
   afterAll(() => workspace.remove());

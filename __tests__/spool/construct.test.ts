@@ -36,15 +36,43 @@ function synthConstruct(props: Partial<MackerelServerlessProps> = {}): { tf: Jso
 function statements(policy: string): Record<string, { actions: string[]; resource: string }> {
   const out: Record<string, { actions: string[]; resource: string }> = {};
   for (const match of policy.matchAll(
-    /\{"Sid" = "([^"]+)", "Effect" = "Allow", "Action" = \[([^\]]*)\], "Resource" = ([^,}]+)/g,
+    /\{"Sid" = "([^"]+)", "Effect" = "Allow", "Action" = \[([^\]]*)\], "Resource" = /g,
   )) {
     out[match[1]!] = {
       actions: match[2]!.split(",").map((a) => a.trim().replace(/"/g, "")),
-      resource: match[3]!.trim(),
+      resource: expressionAt(policy, match.index + match[0].length),
     };
   }
   return out;
 }
+
+/** The HCL expression starting at `start`, up to the `,` or `}` that ends it (outside brackets and strings). */
+function expressionAt(text: string, start: number): string {
+  let depth = 0;
+  let quoted = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === "\\") i++;
+      else if (c === '"') quoted = false;
+    } else if (c === '"') quoted = true;
+    else if ("([{".includes(c)) depth++;
+    else if (")]}".includes(c)) {
+      if (depth === 0) return text.slice(start, i).trim();
+      depth--;
+    } else if (c === "," && depth === 0) return text.slice(start, i).trim();
+  }
+  return text.slice(start).trim();
+}
+
+/** ARNs of the module's own resources: composed from the provider's location (local.aws) and the names. */
+const ownArn = (service: string, resource: string) =>
+  `format("arn:%s:%s:%s:%s:%s", local.aws.partition, "${service}", local.aws.region, local.aws.account_id, "${resource}")`;
+const SPOOL_ARN = ownArn("sqs", "${var.name}-spool.fifo");
+const DLQ_ARN = ownArn("sqs", "${var.name}-spool-dlq.fifo");
+/** The secret as given when complete, else AWS's form for a partial ARN. */
+const SECRET_RESOURCE =
+  'can(regex("-[A-Za-z0-9]{6}$", var.api_key_secret_arn)) ? var.api_key_secret_arn : format("%s-??????", var.api_key_secret_arn)';
 
 describe("the spool in the module", () => {
   const tf = synthModule();
@@ -96,12 +124,12 @@ describe("the spool in the module", () => {
     const policy = statements(tf.resource.aws_iam_role_policy.sender_function.policy);
     expect(policy).toEqual({
       WriteOwnLogs: expect.anything(),
-      ReadMackerelApiKey: { actions: ["secretsmanager:GetSecretValue"], resource: "var.api_key_secret_arn" },
+      ReadMackerelApiKey: { actions: ["secretsmanager:GetSecretValue"], resource: SECRET_RESOURCE },
       DrainSpool: {
         actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
-        resource: "aws_sqs_queue.spool.arn",
+        resource: SPOOL_ARN,
       },
-      DeadLetterRefusals: { actions: ["sqs:SendMessage"], resource: "aws_sqs_queue.spool_dead_letter.arn" },
+      DeadLetterRefusals: { actions: ["sqs:SendMessage"], resource: DLQ_ARN },
       DecryptMackerelApiKey: expect.anything(),
     });
   });
@@ -116,7 +144,7 @@ describe("the spool in the module", () => {
       expect(functions[name].environment.variables.SPOOL_QUEUE_URL).toBe("${aws_sqs_queue.spool.url}");
       const policy = statements(tf.resource.aws_iam_role_policy[`${name}_function`].policy);
       const sqsStatements = Object.values(policy).filter((s) => s.actions.some((a) => a.startsWith("sqs:")));
-      expect(sqsStatements).toEqual([{ actions: ["sqs:SendMessage"], resource: "aws_sqs_queue.spool.arn" }]);
+      expect(sqsStatements).toEqual([{ actions: ["sqs:SendMessage"], resource: SPOOL_ARN }]);
     }
   });
 

@@ -139,7 +139,9 @@ export class SecretsManagerApiKey implements ApiKeySource {
   private async read(remainingMs = Number.POSITIVE_INFINITY): Promise<string> {
     try {
       const sdk = await import("@aws-sdk/client-secrets-manager");
-      this.client ??= new sdk.SecretsManagerClient(sdkClientConfig());
+      // Secrets Manager is regional: a secret shared from another region is read there.
+      const region = this.secretArn.split(":")[3];
+      this.client ??= new sdk.SecretsManagerClient({ ...sdkClientConfig(), ...(region ? { region } : {}) });
       let output;
       try {
         output = await this.client.send(new sdk.GetSecretValueCommand({ SecretId: this.secretArn }), {

@@ -17,6 +17,7 @@ export interface FeatureContext {
     architecture: string;
     logRetentionDays: number;
     tags: Record<string, string>;
+    aws: AwsLocation;
   };
   /** Environment every function that talks to Mackerel gets (never the key itself; includes SPOOL_QUEUE_URL). */
   mackerelEnvironment: Record<string, string>;
@@ -31,11 +32,33 @@ export interface FeatureContext {
   decryptSecret: IResolvable | undefined;
   /** Names of all the module's function log groups, known before the functions exist (the loop guard). */
   ownLogGroupNames: string[];
+  /** Where the module's own resources are: from the provider, never from an input ARN ({@link AwsLocation}). */
+  aws: AwsLocation;
+}
+
+/**
+ * Partition, region and account of the stack's AWS provider, as Terraform expressions (locals over the
+ * `aws_partition`, `aws_region` and `aws_caller_identity` data sources). Every ARN the module composes for
+ * its own resources uses these: an input ARN (the API key secret, which may be shared from another
+ * account or region) says nothing about where the module runs.
+ */
+export interface AwsLocation {
+  partition: string;
+  region: string;
+  accountId: string;
 }
 
 /** The log group name of one of the module's functions. */
 export function functionLogGroupName(prefix: string, fn: FunctionName): string {
   return `/aws/lambda/${prefix}-${fn}`;
+}
+
+/**
+ * The ARN of one of the module's own resources, composed from the provider's location and the resource's
+ * name: known at plan (so policies show in full) and never taken from an input ARN.
+ */
+export function ownArn(aws: AwsLocation, service: string, resource: string): string {
+  return Fn.format("arn:%s:%s:%s:%s:%s", [aws.partition, service, aws.region, aws.accountId, resource]);
 }
 
 /** `Fn.format("%s:*", [arn])`: the ARN of everything under a resource (log streams, versions). */

@@ -13,8 +13,7 @@
  * - The tick: a one-minute EventBridge rule whose input is `{"tick":{}}`, targeting the check function (which
  *   gets the state table and the rules from mackerel-serverless.ts through ScheduledChecks).
  *
- * ARNs take partition, region and account from the API key secret's ARN: no data sources, so the module
- * plans without AWS credentials.
+ * ARNs take partition, region and account from the provider (`context.aws`), never from an input ARN.
  */
 import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
 import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
@@ -82,10 +81,7 @@ export class LogMonitoring extends Construct {
     const { context, table } = props;
     const prefix = context.prefix;
     const own = context.ownLogGroupNames;
-    const arnParts = Fn.split(":", context.mackerelEnvironment.MACKEREL_API_KEY_SECRET_ARN!);
-    const partition = Fn.element(arnParts, 1);
-    const region = Fn.element(arnParts, 3);
-    const account = Fn.element(arnParts, 4);
+    const { partition, region, accountId: account } = context.aws;
 
     this.function = new ModuleFunction(this, "function", {
       ...context.common,

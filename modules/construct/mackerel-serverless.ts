@@ -4,75 +4,96 @@
  * with literal values. Inputs may be literals or tokens: anything optional is resolved with Terraform
  * conditionals so both work.
  */
-import { AssetType, Fn, type IResolvable, TerraformAsset, Token, dependable } from "cdktf";
+import { AssetType, dependable, Fn, type IResolvable, propertyAccess, TerraformAsset, Token } from "cdktf";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Construct } from "constructs";
 import { Alarms } from "./alarms";
+import { awsLocation, secretResource } from "./aws-location";
 import { arnWildcard, type FeatureContext, functionLogGroupName, isNullOrEmpty, orDefault } from "./context";
-import {
-  type AccountLogSubscription,
-  LogMonitoring,
-  type LogRuleList,
-  logRulesJson,
-  type LogSubscriptionList,
-} from "./log-monitoring";
+import { LogMonitoring, type LogRuleList, logRulesJson, type LogSubscriptionList } from "./log-monitoring";
 import { FUNCTION_NAMES, type FunctionCode, type FunctionName, ModuleFunction } from "./module-function";
+import {
+  type HostProps,
+  type HttpCheck,
+  type LogFreshnessCheck,
+  type LogRule,
+  type LogsInsightsCheck,
+  type SfnExecutionCheck,
+  toVariableItem,
+  toVariableList,
+  type VpcConfigProps,
+} from "./props";
 import { type CheckList, ScheduledChecks, type VpcConfig } from "./scheduled-checks";
+import { validateProps } from "./validate-props";
 import { Spool } from "./spool";
 import { StateTable } from "./state-table";
 
-/** A subscription of one log group to the logs function. */
+/** A subscription of one log group to the logs function (`log_subscriptions`). */
 export interface LogSubscription {
-  logGroupName: string;
-  filterPattern?: string;
+  readonly logGroupName: string;
+  /** CloudWatch Logs filter pattern. @default "" (every event) */
+  readonly filterPattern?: string;
 }
 
-/** Props of {@link MackerelServerless}: the module's variables in camelCase (see README's inputs table). */
+/** One account-level subscription filter policy (`account_log_subscription`). */
+export interface AccountLogSubscriptionProps {
+  /** @default "" (every event) */
+  readonly filterPattern?: string;
+  /** Log groups left out (the module's own always are). @default [] */
+  readonly excludedLogGroups?: string[];
+}
+
+/**
+ * Props of {@link MackerelServerless}: the module's variables in camelCase (README's inputs table has each
+ * one's rules). Literal values are validated at synth with the variables' rules, naming the prop; any
+ * value may also be a token (e.g. a `TerraformVariable`), which Terraform resolves. Optional values that
+ * are tokens may be null.
+ */
 export interface MackerelServerlessProps {
-  /** Prefix of every resource name. Default `mackerel-serverless`. */
-  name?: string;
-  /** Secrets Manager secret with the API key (raw or JSON `MACKEREL_API_KEY`). */
-  apiKeySecretArn: string;
-  /** Customer-managed KMS key of the secret; may be a token that is null. */
-  apiKeyKmsKeyArn?: string;
-  /** Default `https://api.mackerelio.com/`. */
-  mackerelApiBaseUrl?: string;
-  /** Default Mackerel service for service metrics. */
-  serviceName: string;
-  /** Host name; default: the name prefix. May be a token that is null. */
-  hostName?: string;
-  /** Host custom identifier; default `mackerel-serverless/<region>/<account>/<name>`. May be a null token. */
-  hostCustomIdentifier?: string;
-  /** Fixed Mackerel host id (no look-up or registration). May be a null token. */
-  hostId?: string;
-  /** Default `nodejs22.x`. */
-  lambdaRuntime?: string;
-  /** Default `arm64`. */
-  lambdaArchitecture?: string;
-  /** Default 30. */
-  logRetentionDays?: number;
-  tags?: Record<string, string>;
-  /** Where each function's zip is. Default: the zips shipped in this package, as CDKTF assets. */
-  code?: (fn: FunctionName) => FunctionCode;
-  /** SNS topic for the module's own alarms; may be a token that is null. */
-  alarmSnsTopicArn?: string;
-  /** Hours the sender retries a spooled message before the dead-letter queue (6-24, default 24). */
-  spoolMaxAgeHours?: number;
-  /** Scheduled checks: items as in the Terraform variables (snake_case), or the variables themselves. */
-  logsInsightsChecks?: CheckList;
-  httpChecks?: CheckList;
-  sfnExecutionChecks?: CheckList;
-  logFreshnessChecks?: CheckList;
-  /** Subnets and security groups of the check function (`{subnet_ids, security_group_ids}`); may be a null token. */
-  vpcConfig?: VpcConfig;
-  /** Log groups subscribed to the logs function, one filter each (or the `log_subscriptions` variable). */
-  logSubscriptions?: LogSubscriptionList;
-  /** One account-level subscription policy instead (or the `account_log_subscription` variable, maybe null). */
-  accountLogSubscription?: AccountLogSubscription;
-  /** Log rules, items as in the Terraform variable (snake_case), or the `log_rules` variable. */
-  logRules?: LogRuleList;
+  /** Prefix of every resource name (1-40 characters of a-zA-Z0-9_-). @default "mackerel-serverless" */
+  readonly name?: string;
+  /** ARN of the Secrets Manager secret with the Mackerel API key (raw, or JSON `{"MACKEREL_API_KEY": "..."}`). */
+  readonly apiKeySecretArn: string;
+  /** ARN of the customer-managed KMS key that encrypts the secret, if any. @default none (AWS managed key) */
+  readonly apiKeyKmsKeyArn?: string;
+  /** Mackerel API base URL. @default "https://api.mackerelio.com/" */
+  readonly mackerelApiBaseUrl?: string;
+  /** Default Mackerel service for service metrics (it must exist in Mackerel). */
+  readonly serviceName: string;
+  /** The Mackerel host that check reports and the heartbeat attach to. @default {} (see {@link HostProps}) */
+  readonly host?: HostProps | IResolvable;
+  /** Lambda runtime (`nodejs24.x` needs hashicorp/aws 6.19.0 or later). @default "nodejs22.x" */
+  readonly lambdaRuntime?: string;
+  /** `arm64` or `x86_64`. @default "arm64" */
+  readonly lambdaArchitecture?: string;
+  /** Retention of the functions' log groups, one of CloudWatch Logs' values. @default 30 */
+  readonly logRetentionDays?: number;
+  /** Tags of every resource that takes tags. @default {} */
+  readonly tags?: Record<string, string>;
+  /** Where each function's zip is. @default the zips shipped in this package, as CDKTF assets */
+  readonly code?: (fn: FunctionName) => FunctionCode;
+  /** SNS topic of the module's own alarms. @default none: the alarms notify nobody */
+  readonly alarmSnsTopicArn?: string;
+  /** Hours the sender retries a spooled write before the dead-letter queue (6-24). @default 24 */
+  readonly spoolMaxAgeHours?: number;
+  /** Scheduled CloudWatch Logs Insights queries. @default [] */
+  readonly logsInsightsChecks?: LogsInsightsCheck[] | IResolvable;
+  /** HTTP checks. @default [] */
+  readonly httpChecks?: HttpCheck[] | IResolvable;
+  /** Step Functions execution checks. @default [] */
+  readonly sfnExecutionChecks?: SfnExecutionCheck[] | IResolvable;
+  /** Log freshness checks. @default [] */
+  readonly logFreshnessChecks?: LogFreshnessCheck[] | IResolvable;
+  /** Subnets and security groups of the check function. @default none (outside any VPC) */
+  readonly vpcConfig?: VpcConfigProps | IResolvable;
+  /** Log groups subscribed to the logs function, one filter each. @default [] */
+  readonly logSubscriptions?: LogSubscription[] | IResolvable;
+  /** One account-level subscription policy instead. @default none */
+  readonly accountLogSubscription?: AccountLogSubscriptionProps | IResolvable;
+  /** Log rules of the logs function. @default [] */
+  readonly logRules?: LogRule[] | IResolvable;
 }
 
 /** Serverless Mackerel monitoring for AWS: functions, roles, log groups and their wiring. */
@@ -97,19 +118,22 @@ export class MackerelServerless extends Construct {
 
   constructor(scope: Construct, id: string, props: MackerelServerlessProps) {
     super(scope, id);
+    validateProps(props as unknown as Record<string, unknown>);
     const prefix = props.name ?? "mackerel-serverless";
+    const host = hostSettings(props.host);
+    // The features take items in the variables' snake_case form, which is what the functions receive.
+    const logRules = toVariableList(props.logRules) as LogRuleList | undefined;
     const code = props.code ?? defaultCode(this);
-    const secretArnParts = Fn.split(":", props.apiKeySecretArn);
-    const defaultCustomIdentifier = Fn.format("mackerel-serverless/%s/%s/%s", [
-      Fn.element(secretArnParts, 3),
-      Fn.element(secretArnParts, 4),
-      prefix,
-    ]);
+    // Where the module runs comes from the provider; the secret may live in another region or account.
+    const aws = awsLocation(this);
+    const defaultCustomIdentifier = Fn.format("mackerel-serverless/%s/%s/%s", [aws.region, aws.accountId, prefix]);
+    // Secrets Manager decrypts with the key in the secret's own region.
+    const secretRegion = Fn.element(Fn.split(":", props.apiKeySecretArn), 3);
 
     const tags = props.tags ?? {};
-    this.spool = new Spool(this, "spool", { prefix, tags, maxAgeHours: props.spoolMaxAgeHours });
+    this.spool = new Spool(this, "spool", { prefix, tags, aws, maxAgeHours: props.spoolMaxAgeHours });
 
-    this.hostCustomIdentifier = orDefault(props.hostCustomIdentifier, defaultCustomIdentifier);
+    this.hostCustomIdentifier = orDefault(host.customIdentifier, defaultCustomIdentifier);
     const context: FeatureContext = {
       prefix,
       code,
@@ -119,14 +143,15 @@ export class MackerelServerless extends Construct {
         architecture: props.lambdaArchitecture ?? "arm64",
         logRetentionDays: props.logRetentionDays ?? 30,
         tags: props.tags ?? {},
+        aws,
       },
       mackerelEnvironment: {
         MACKEREL_API_KEY_SECRET_ARN: props.apiKeySecretArn,
         MACKEREL_API_BASE_URL: props.mackerelApiBaseUrl ?? "https://api.mackerelio.com/",
         MACKEREL_SERVICE_NAME: props.serviceName,
-        MACKEREL_HOST_NAME: orDefault(props.hostName, prefix),
+        MACKEREL_HOST_NAME: orDefault(host.name, prefix),
         MACKEREL_HOST_CUSTOM_IDENTIFIER: this.hostCustomIdentifier,
-        MACKEREL_HOST_ID: orDefault(props.hostId, ""),
+        MACKEREL_HOST_ID: orDefault(host.id, ""),
         SPOOL_QUEUE_URL: this.spool.queue.url,
       },
       sendToSpool: this.spool.sendStatement,
@@ -134,7 +159,7 @@ export class MackerelServerless extends Construct {
         Sid: "ReadMackerelApiKey",
         Effect: "Allow",
         Action: ["secretsmanager:GetSecretValue"],
-        Resource: props.apiKeySecretArn,
+        Resource: secretResource(props.apiKeySecretArn),
       },
       decryptSecret:
         props.apiKeyKmsKeyArn === undefined
@@ -151,17 +176,18 @@ export class MackerelServerless extends Construct {
                   // Only when Secrets Manager asks on the function's behalf.
                   Condition: {
                     StringEquals: {
-                      "kms:ViaService": Fn.format("secretsmanager.%s.amazonaws.com", [Fn.element(secretArnParts, 3)]),
+                      "kms:ViaService": Fn.format("secretsmanager.%s.amazonaws.com", [secretRegion]),
                     },
                   },
                 },
               ],
             ) as IResolvable),
       ownLogGroupNames: FUNCTION_NAMES.map((fn) => functionLogGroupName(prefix, fn)),
+      aws,
     };
     this.ownLogGroupNames = context.ownLogGroupNames;
-    this.stateTable = new StateTable(this, "state", { prefix, tags });
-    const rulesJson = logRulesJson(props.logRules);
+    this.stateTable = new StateTable(this, "state", { prefix, tags, aws });
+    const rulesJson = logRulesJson(logRules);
     // The rules live in the state table (200 rules do not fit the environment's 4 KB); the functions get the
     // digest, which also makes Lambda start new containers when the rules change.
     const rulesItem = this.stateTable.configItem("log_rules", rulesJson);
@@ -206,11 +232,12 @@ export class MackerelServerless extends Construct {
 
     this.checks = new ScheduledChecks(this, "checks", {
       context,
-      logsInsightsChecks: props.logsInsightsChecks,
-      httpChecks: props.httpChecks,
-      sfnExecutionChecks: props.sfnExecutionChecks,
-      logFreshnessChecks: props.logFreshnessChecks,
-      vpcConfig: props.vpcConfig,
+      logsInsightsChecks: toVariableList(props.logsInsightsChecks) as CheckList | undefined,
+      httpChecks: toVariableList(props.httpChecks) as CheckList | undefined,
+      sfnExecutionChecks: toVariableList(props.sfnExecutionChecks) as CheckList | undefined,
+      logFreshnessChecks: toVariableList(props.logFreshnessChecks) as CheckList | undefined,
+      logRules: logRules as CheckList | undefined,
+      vpcConfig: vpcVariable(props.vpcConfig),
       // The per-minute tick runs in the check function: it reads and updates the state table.
       environment: { STATE_TABLE_NAME: this.stateTable.table.name, ...rulesEnvironment },
       statements: [
@@ -223,7 +250,7 @@ export class MackerelServerless extends Construct {
       table: this.stateTable,
       checkFunction: this.checks.function,
       rulesEnvironment,
-      logSubscriptions: props.logSubscriptions,
+      logSubscriptions: props.logSubscriptions as LogSubscriptionList | undefined,
       accountLogSubscription: props.accountLogSubscription,
     });
     for (const reader of [this.logs.function.lambda, this.checks.function.lambda]) {
@@ -241,13 +268,41 @@ export class MackerelServerless extends Construct {
   }
 }
 
+/** Host settings from the `host` prop: literal attributes, or attributes of a token (a variable). */
+function hostSettings(host: HostProps | IResolvable | undefined): HostProps {
+  if (host === undefined) return {};
+  if (!Token.isUnresolved(host)) return host as HostProps;
+  const attribute = (name: string) => Token.asString(propertyAccess(host, [name]));
+  return { name: attribute("name"), customIdentifier: attribute("custom_identifier"), id: attribute("id") };
+}
+
+/** The VPC settings in the variable's form (`subnet_ids`, `security_group_ids`), or the token. */
+function vpcVariable(vpc: VpcConfigProps | IResolvable | undefined): VpcConfig | undefined {
+  if (vpc === undefined || Token.isUnresolved(vpc)) return vpc as VpcConfig | undefined;
+  return toVariableItem(vpc) as unknown as VpcConfig;
+}
+
 /** The zips shipped in this package, copied into the CDKTF user's stack as assets. */
 function defaultCode(scope: Construct): (fn: FunctionName) => FunctionCode {
   return (fn) => {
-    const zip = join(__dirname, "..", "mackerel-serverless", "dist", `${fn}.zip`);
+    const zip = join(zipDirectory(), `${fn}.zip`);
     const asset = new TerraformAsset(scope, `${fn}-zip`, { path: zip, type: AssetType.FILE });
     // The base64 SHA-256 of the zip, as Lambda reports it: cdktf's asset hash is a different digest and
     // would make the provider see a change on every plan.
     return { filename: asset.path, sourceCodeHash: createHash("sha256").update(readFileSync(zip)).digest("base64") };
   };
+}
+
+/**
+ * The shipped zips: `modules/mackerel-serverless/dist`, next to these sources (modules/construct) in a
+ * checkout, or beside the compiled package (lib/) in an installed one.
+ */
+function zipDirectory(): string {
+  const candidates = [
+    join(__dirname, "..", "mackerel-serverless", "dist"),
+    join(__dirname, "..", "modules", "mackerel-serverless", "dist"),
+  ];
+  const found = candidates.find((dir) => existsSync(join(dir, "metric.zip")));
+  if (!found) throw new Error(`the function zips are missing: looked in ${candidates.join(" and ")}`);
+  return found;
 }

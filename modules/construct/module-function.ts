@@ -8,7 +8,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction, type LambdaFunctionVpcConfig } from "@cdktf/provider-aws/lib/lambda-function";
 import { Fn, type IResolvable } from "cdktf";
 import { Construct } from "constructs";
-import { arnWildcard, functionLogGroupName } from "./context";
+import { type AwsLocation, functionLogGroupName, ownArn } from "./context";
 
 /** The functions the module ships; each is `dist/<name>.zip`. */
 export const FUNCTION_NAMES = ["metric", "logs", "check", "sender"] as const;
@@ -46,6 +46,8 @@ export interface ModuleFunctionProps {
   /** A Terraform list expression of further statements that depend on inputs (e.g. KMS only when a key is given). */
   conditionalStatements?: IResolvable;
   tags: Record<string, string>;
+  /** The provider's partition, region and account: the function's own ARNs in its policy. */
+  aws: AwsLocation;
   vpcConfig?: LambdaFunctionVpcConfig;
   reservedConcurrentExecutions?: number;
 }
@@ -85,7 +87,8 @@ export class ModuleFunction extends Construct {
       Sid: "WriteOwnLogs",
       Effect: "Allow",
       Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-      Resource: arnWildcard(this.logGroup.arn),
+      // Composed (not the log group's attribute) so that the plan shows the policy in full.
+      Resource: ownArn(props.aws, "logs", `log-group:${functionLogGroupName(props.prefix, fn)}:*`),
     };
     const fixed = [ownLogs, ...props.statements];
     const policy = Fn.jsonencode({

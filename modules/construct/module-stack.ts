@@ -4,15 +4,7 @@
  * (callers could not use for_each on it), and pins the provider by range, not exactly.
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import {
-  App,
-  type IResolvable,
-  propertyAccess,
-  TerraformOutput,
-  TerraformStack,
-  type TerraformVariable,
-  Token,
-} from "cdktf";
+import { App, type IResolvable, TerraformOutput, TerraformStack, type TerraformVariable, Token } from "cdktf";
 import { declareVariables, finishChildModule } from "./child-module";
 import type { Construct } from "constructs";
 import { FUNCTION_NAMES, type FunctionName } from "./module-function";
@@ -44,9 +36,7 @@ export class MackerelServerlessModuleStack extends TerraformStack {
       apiKeyKmsKeyArn: v("api_key_kms_key_arn").stringValue,
       mackerelApiBaseUrl: v("mackerel_api_base_url").stringValue,
       serviceName: v("service_name").stringValue,
-      hostName: Token.asString(propertyAccess(v("host").value, ["name"])),
-      hostCustomIdentifier: Token.asString(propertyAccess(v("host").value, ["custom_identifier"])),
-      hostId: Token.asString(propertyAccess(v("host").value, ["id"])),
+      host: v("host").value as IResolvable,
       lambdaRuntime: v("lambda_runtime").stringValue,
       lambdaArchitecture: v("lambda_architecture").stringValue,
       logRetentionDays: v("log_retention_days").numberValue,

@@ -11,8 +11,8 @@
  * - The function's role gets only what the configured checks need, on only their resources, in an
  *   inline policy of its own (`<name>-check-checked-resources`, known in full at plan time); each
  *   statement exists only when its list is non-empty, and the policy only when some check needs AWS.
- *   ARNs take partition, region and account from the API key secret's ARN (no data sources: the module
- *   plans without AWS credentials). The VPC statements go in the function's own policy, which the
+ *   ARNs take partition, region and account from the provider (`context.aws`), never from an input ARN.
+ *   The VPC statements go in the function's own policy, which the
  *   function waits for (Lambda checks the ENI permissions when it creates the function).
  * - Check names are unique across the four lists: a precondition on the function fails the plan
  *   (literal items are checked at synth instead).
@@ -27,6 +27,7 @@ import { Fn, type IResolvable, Op, propertyAccess, Token, TerraformIterator } fr
 import { Construct } from "constructs";
 import type { FeatureContext } from "./context";
 import { ModuleFunction, type PolicyStatement } from "./module-function";
+import { camelCase } from "./props";
 import { TF_CHECK_NAME, TF_SCHEDULE } from "./variables";
 
 /** One check as in the Terraform variables (snake_case), passed verbatim to the function. */
@@ -48,6 +49,8 @@ export interface ScheduledChecksProps {
   environment?: Record<string, string>;
   /** More statements for the same function (e.g. the tick's state table access). */
   statements?: PolicyStatement[];
+  /** The log rules: each also names a Mackerel check, so no check may share a rule's name. */
+  logRules?: CheckList;
 }
 
 /** The four kinds: the `kind` the function dispatches on, the variable, the default schedule. */
@@ -83,11 +86,7 @@ export class ScheduledChecks extends Construct {
       log_freshness: props.logFreshnessChecks ?? [],
     };
 
-    const secretArn = context.mackerelEnvironment.MACKEREL_API_KEY_SECRET_ARN!;
-    const arnParts = Fn.split(":", secretArn);
-    const partition = Fn.element(arnParts, 1);
-    const region = Fn.element(arnParts, 2 + 1);
-    const account = Fn.element(arnParts, 4);
+    const { partition, region, accountId: account } = context.aws;
     const logGroupArns = (names: string[] | IResolvable): IResolvable => {
       const bare = Fn.formatlist("arn:%s:logs:%s:%s:log-group:%s", [partition, region, account, names]);
       // The log group itself and everything under it: IAM evaluates one or the other depending on the call.
@@ -204,11 +203,12 @@ export class ScheduledChecks extends Construct {
       });
       checksPolicy.overrideLogicalId("check_function_checked_resources");
     }
-    if (CHECK_KINDS.every((kind) => Array.isArray(lists[kind.kind]))) {
+    const logRules = props.logRules ?? [];
+    if (CHECK_KINDS.every((kind) => Array.isArray(lists[kind.kind])) && Array.isArray(logRules)) {
       // Literal items (CDKTF users): checked now; Terraform refuses a precondition that references nothing.
-      assertValidItems(lists as Record<Kind["kind"], CheckItem[]>);
+      assertValidItems(lists as Record<Kind["kind"], CheckItem[]>, logRules);
     } else {
-      this.function.lambda.addOverride("lifecycle.precondition", [uniqueNamesPrecondition(lists)]);
+      this.function.lambda.addOverride("lifecycle.precondition", [uniqueNamesPrecondition(lists, logRules)]);
     }
     if (props.vpcConfig !== undefined && Token.isUnresolved(props.vpcConfig)) {
       // A variable that may be null: a dynamic block (cdktf renders no dynamic form of a single block).
@@ -311,43 +311,52 @@ function boundedName(full: string): string {
   );
 }
 
-/**
- * A check name must be unique across the four lists: each names one Mackerel check and the metrics
- * `checks.<name>.*`. A variable validation cannot see the other variables (before Terraform 1.9), so a
- * precondition of the function checks it at plan, naming the duplicates and the variables.
- */
+/** The variables whose items name Mackerel checks: the check lists, then log_rules. */
+const NAMING_VARIABLES = [...CHECK_KINDS.map((kind) => kind.variable), "log_rules"].join(", ");
+/** The same, as the construct's props (literal items are checked at synth, naming the props). */
+const NAMING_PROPS = [...CHECK_KINDS.map((kind) => camelCase(kind.variable)), "logRules"].join(", ");
+
 /**
  * Literal items get no Terraform variable validation: their names and schedules are checked at synth
  * (the check function validates the rest of each spec when it runs, and reports UNKNOWN if it is bad).
+ * Names are unique across the check lists and the log rules, which name Mackerel checks too.
  */
-function assertValidItems(lists: Record<Kind["kind"], CheckItem[]>): void {
+function assertValidItems(lists: Record<Kind["kind"], CheckItem[]>, logRules: CheckItem[]): void {
   const seen = new Map<string, string>();
+  for (const rule of logRules) if (typeof rule.name === "string") seen.set(rule.name, "logRules");
   for (const kind of CHECK_KINDS) {
+    const prop = camelCase(kind.variable);
     for (const item of lists[kind.kind]) {
       if (typeof item.name !== "string" || !new RegExp(TF_CHECK_NAME).test(item.name)) {
-        throw new Error(`${kind.variable}: name ${JSON.stringify(item.name)} must be 1-64 characters of a-zA-Z0-9_-.`);
+        throw new Error(`${prop}: name ${JSON.stringify(item.name)} must be 1-64 characters of a-zA-Z0-9_-.`);
       }
       if (item.schedule != null && !new RegExp(TF_SCHEDULE).test(String(item.schedule))) {
         throw new Error(
-          `${kind.variable}: schedule ${JSON.stringify(item.schedule)} of ${item.name} must be rate(...) or cron(...) as EventBridge takes them.`,
+          `${prop}: schedule ${JSON.stringify(item.schedule)} of ${item.name} must be rate(...) or cron(...) as EventBridge takes them.`,
         );
       }
       const first = seen.get(item.name);
       if (first !== undefined) {
         throw new Error(
-          `Check names must be unique across ${CHECK_KINDS.map((k) => k.variable).join(", ")}: "${item.name}" is in ${first} and ${kind.variable}.`,
+          `Check names must be unique across ${NAMING_PROPS}: "${item.name}" is in ${first} and ${prop}.`,
         );
       }
-      seen.set(item.name, kind.variable);
+      seen.set(item.name, prop);
     }
   }
 }
 
-function uniqueNamesPrecondition(lists: Record<Kind["kind"], CheckList>): Record<string, unknown> {
-  const names = Token.asString(Fn.concat(CHECK_KINDS.map((kind) => attribute(lists[kind.kind], "name"))));
-  const variables = CHECK_KINDS.map((kind) => kind.variable).join(", ");
+/**
+ * A check name must be unique across the check lists and log_rules: each names one Mackerel check (and the
+ * checks' the metrics `checks.<name>.*`). A variable validation cannot see the other variables (before
+ * Terraform 1.9), so a precondition of the function checks it at plan, naming the duplicates and the variables.
+ */
+function uniqueNamesPrecondition(lists: Record<Kind["kind"], CheckList>, logRules: CheckList): Record<string, unknown> {
+  const names = Token.asString(
+    Fn.concat([...CHECK_KINDS.map((kind) => attribute(lists[kind.kind], "name")), attribute(logRules, "name")]),
+  );
   return {
     condition: `\${length(distinct(${names})) == length(${names})}`,
-    error_message: `Check names must be unique across ${variables} (each names one Mackerel check and the metrics checks.<name>.*); repeated: \${join(", ", [for n in distinct(${names}) : n if length([for m in ${names} : m if m == n]) > 1])}.`,
+    error_message: `Check names must be unique across ${NAMING_VARIABLES} (each names one Mackerel check; a check's also names the metrics checks.<name>.*); repeated: \${join(", ", [for n in distinct(${names}) : n if length([for m in ${names} : m if m == n]) > 1])}.`,
   };
 }

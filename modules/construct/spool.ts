@@ -24,7 +24,7 @@ import {
   SPOOL_VISIBILITY_TIMEOUT_SECONDS,
   maxReceiveCountFor,
 } from "../../functions/sender/schedule";
-import type { FeatureContext } from "./context";
+import { type AwsLocation, type FeatureContext, ownArn } from "./context";
 import { ModuleFunction, type PolicyStatement } from "./module-function";
 
 /** Spooled messages are kept 4 days: well past the 24 h after which their data is worthless to Mackerel. */
@@ -37,6 +37,7 @@ export const SENDER_BATCH_SIZE = 10;
 export interface SpoolProps {
   prefix: string;
   tags: Record<string, string>;
+  aws: AwsLocation;
   /** Hours the sender keeps retrying a message before the dead-letter queue (literal or token). Default 24. */
   maxAgeHours?: number;
 }
@@ -47,6 +48,8 @@ export class Spool extends Construct {
   readonly deadLetterQueue: SqsQueue;
   /** sqs:SendMessage on the spool only: for every function that writes to Mackerel. */
   readonly sendStatement: PolicyStatement;
+  private readonly queueArn: string;
+  private readonly deadLetterQueueArn: string;
   sender?: ModuleFunction;
 
   constructor(
@@ -87,11 +90,14 @@ export class Spool extends Construct {
       redriveAllowPolicy: Fn.jsonencode({ redrivePermission: "byQueue", sourceQueueArns: [this.queue.arn] }),
     }).overrideLogicalId("spool_dead_letter");
 
+    // Composed from the names (known at plan, so the policies show in full).
+    this.queueArn = ownArn(props.aws, "sqs", `${props.prefix}-spool.fifo`);
+    this.deadLetterQueueArn = ownArn(props.aws, "sqs", `${props.prefix}-spool-dlq.fifo`);
     this.sendStatement = {
       Sid: "SpoolWritesMackerelCouldNotTake",
       Effect: "Allow",
       Action: ["sqs:SendMessage"],
-      Resource: this.queue.arn,
+      Resource: this.queueArn,
     };
   }
 
@@ -111,13 +117,13 @@ export class Spool extends Construct {
           Sid: "DrainSpool",
           Effect: "Allow",
           Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
-          Resource: this.queue.arn,
+          Resource: this.queueArn,
         },
         {
           Sid: "DeadLetterRefusals",
           Effect: "Allow",
           Action: ["sqs:SendMessage"],
-          Resource: this.deadLetterQueue.arn,
+          Resource: this.deadLetterQueueArn,
         },
       ],
       conditionalStatements: context.decryptSecret,

@@ -12,11 +12,13 @@ import { DynamodbTableItem } from "@cdktf/provider-aws/lib/dynamodb-table-item";
 import { Fn, Token } from "cdktf";
 import { Construct } from "constructs";
 import { STATE_TABLE_KEYS } from "../../functions/shared/state-store";
+import { type AwsLocation, ownArn } from "./context";
 import type { PolicyStatement } from "./module-function";
 
 export interface StateTableProps {
   prefix: string;
   tags: Record<string, string>;
+  aws: AwsLocation;
 }
 
 /** The item actions the functions use (functions/shared/state-store.ts calls no others). */
@@ -24,9 +26,12 @@ export type StateTableAction = "dynamodb:GetItem" | "dynamodb:UpdateItem" | "dyn
 
 export class StateTable extends Construct {
   readonly table: DynamodbTable;
+  /** The table's ARN, known at plan. */
+  private readonly arn: string;
 
   constructor(scope: Construct, id: string, props: StateTableProps) {
     super(scope, id);
+    this.arn = ownArn(props.aws, "dynamodb", `table/${props.prefix}-state`);
     const { partitionKey, sortKey, ttlAttribute } = STATE_TABLE_KEYS;
     this.table = new DynamodbTable(this, "table", {
       name: `${props.prefix}-state`,
@@ -73,7 +78,7 @@ export class StateTable extends Construct {
       Sid: sid,
       Effect: "Allow",
       Action: actions,
-      Resource: this.table.arn,
+      Resource: this.arn,
       ...(leadingKeys && {
         // StringLike only when a key is a pattern (e.g. `check#*`): exact keys stay exact.
         Condition: {

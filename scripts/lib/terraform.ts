@@ -1,13 +1,14 @@
 /**
  * Runs terraform offline against the machine's provider mirror (see AWS_NOTES.md): finds the mirror,
  * writes a CLI config that installs hashicorp/* only from it, and runs init/validate/plan in a
- * scratch copy of a root module, with an override file that gives the AWS provider fake credentials.
+ * scratch copy of a root module, with an override file that gives the AWS provider fake credentials and
+ * a local STS stand-in to learn its account from.
  *
  * `MACKEREL_SERVERLESS_TF_MIRROR` names the mirror root (the folder holding registry.terraform.io)
  * when it is somewhere unusual.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { ROOT } from "./bundle";
@@ -59,16 +60,59 @@ export function terraformAvailability(): TerraformAvailability {
   return cached;
 }
 
-/** Provider settings for planning with no AWS account, merged into the root's provider by Terraform. */
-const OFFLINE_OVERRIDE = `provider "aws" {
-  region                      = "us-east-1"
-  access_key                  = "offline"
-  secret_key                  = "offline"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
+/** The account and region a workspace's provider gets unless a test says otherwise. */
+export const OFFLINE_ACCOUNT_ID = "123456789012";
+export const OFFLINE_REGION = "us-east-1";
+
+/** Where the provider plans: its region, and the account the local STS stand-in answers with. */
+export interface OfflineProvider {
+  region?: string;
+  accountId?: string;
+}
+
+/**
+ * Provider settings for planning with no AWS account, merged into the root's provider by Terraform. The
+ * provider validates its credentials with STS GetCallerIdentity, as against AWS, and learns its account
+ * from the answer: here a local stand-in (scripts/local/sts-server.mjs) that answers with the account
+ * that ends the access key id.
+ */
+function offlineOverride(stsUrl: string, provider: OfflineProvider): string {
+  return `provider "aws" {
+  region                  = "${provider.region ?? OFFLINE_REGION}"
+  access_key              = "AKIDOFFLINE${provider.accountId ?? OFFLINE_ACCOUNT_ID}"
+  secret_key              = "offline"
+  skip_metadata_api_check = true
+  endpoints {
+    sts = "${stsUrl}"
+  }
 }
 `;
+}
+
+let stsUrl: string | undefined;
+
+/**
+ * The URL of this process's STS stand-in, started on first use in a process of its own (terraform runs
+ * in spawnSync, which blocks this event loop). It exits when this process does (its stdin closes).
+ */
+export function localStsUrl(): string {
+  if (stsUrl) return stsUrl;
+  const portFile = join(mkdtempSync(join(tmpdir(), "sts-")), "port");
+  const child = spawn(process.execPath, [join(ROOT, "scripts", "local", "sts-server.mjs"), portFile], {
+    stdio: ["pipe", "ignore", "inherit"],
+  });
+  child.unref();
+  (child.stdin as unknown as { unref?: () => void }).unref?.();
+  process.once("exit", () => child.kill());
+  const deadline = Date.now() + 10_000;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  while (!existsSync(portFile) || readFileSync(portFile, "utf8") === "") {
+    if (Date.now() > deadline) throw new Error("the local STS stand-in did not start within 10 s");
+    Atomics.wait(sleeper, 0, 0, 20);
+  }
+  stsUrl = `http://127.0.0.1:${readFileSync(portFile, "utf8")}`;
+  return stsUrl;
+}
 
 export interface TerraformResult {
   status: number;
@@ -90,6 +134,7 @@ export class TerraformWorkspace {
    */
   static create(
     root: string | { files: Record<string, string>; at?: string } | { copyOf: string },
+    provider: OfflineProvider = {},
   ): TerraformWorkspace {
     const availability = terraformAvailability();
     if (!availability.ok) throw new Error(`terraform cannot run here: ${availability.reason}`);
@@ -118,7 +163,7 @@ export class TerraformWorkspace {
         writeFileSync(file, content);
       }
     }
-    writeFileSync(join(dir, "offline_override.tf"), OFFLINE_OVERRIDE);
+    writeFileSync(join(dir, "offline_override.tf"), offlineOverride(localStsUrl(), provider));
     const cliConfig = join(scratch, "terraformrc");
     writeFileSync(
       cliConfig,
@@ -148,7 +193,7 @@ export class TerraformWorkspace {
    * A scratch root module of `hcl` (module blocks, outputs) under `at`, with the AWS provider declared:
    * the usual way tests call the module with chosen arguments.
    */
-  static rootModule(hcl: string, at = "examples/scratch"): TerraformWorkspace {
+  static rootModule(hcl: string, at = "examples/scratch", provider: OfflineProvider = {}): TerraformWorkspace {
     const main = `terraform {
   required_providers {
     aws = { source = "hashicorp/aws" }
@@ -156,7 +201,7 @@ export class TerraformWorkspace {
 }
 provider "aws" {}
 ${hcl}`;
-    return TerraformWorkspace.create({ at, files: { "main.tf": main } });
+    return TerraformWorkspace.create({ at, files: { "main.tf": main } }, provider);
   }
 
   /** The root module's files (e.g. to list them). */
