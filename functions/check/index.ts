@@ -13,6 +13,8 @@ import { sleep } from "../shared/retry.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
 import { hostIdOrPlaceholder, SPOOL_HOST_PLACEHOLDER } from "../shared/spool.js";
 import { loadLogsApi, loadSfnApi } from "./aws.js";
+import { loadS3Api } from "./aws-s3.js";
+import { loadSearchApi } from "./opensearch-client.js";
 import { buildWrites, type CheckOutcome, unknown } from "./outcome.js";
 import { runCheck } from "./run.js";
 import { runTick, type TickResult } from "./tick.js";
@@ -67,7 +69,11 @@ export async function handler(event: unknown, context: LambdaContext): Promise<C
     sleep,
     clock: () => Date.now(),
   };
-  const outcome = await runCheck(spec, { logs: loadLogsApi, sfn: loadSfnApi }, runContext);
+  const outcome = await runCheck(
+    spec,
+    { logs: loadLogsApi, sfn: loadSfnApi, s3: loadS3Api, search: loadSearchApi },
+    runContext,
+  );
   log.info("check ran", {
     check: spec.name,
     kind: spec.kind,

@@ -65,6 +65,8 @@ export interface MackerelServerlessProps {
   httpChecks?: CheckList;
   sfnExecutionChecks?: CheckList;
   logFreshnessChecks?: CheckList;
+  s3FreshnessChecks?: CheckList;
+  opensearchQueryChecks?: CheckList;
   /** Subnets and security groups of the check function (`{subnet_ids, security_group_ids}`); may be a null token. */
   vpcConfig?: VpcConfig;
   /** Log groups subscribed to the logs function, one filter each (or the `log_subscriptions` variable). */
@@ -200,6 +202,8 @@ export class MackerelServerless extends Construct {
       httpChecks: props.httpChecks,
       sfnExecutionChecks: props.sfnExecutionChecks,
       logFreshnessChecks: props.logFreshnessChecks,
+      s3FreshnessChecks: props.s3FreshnessChecks,
+      opensearchQueryChecks: props.opensearchQueryChecks,
       vpcConfig: props.vpcConfig,
       // The per-minute tick runs in the check function: it reads and updates the state table.
       environment: { STATE_TABLE_NAME: this.stateTable.table.name, MACKEREL_LOG_RULES: rulesJson },

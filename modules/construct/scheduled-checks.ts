@@ -25,6 +25,7 @@ import { LambdaFunctionVpcConfig } from "@cdktf/provider-aws/lib/lambda-function
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { Fn, type IResolvable, Op, propertyAccess, Token, TerraformIterator } from "cdktf";
 import { Construct } from "constructs";
+import { openSearchStatements, s3FreshnessStatements } from "./check-kinds-iam";
 import type { FeatureContext } from "./context";
 import { ModuleFunction, type PolicyStatement } from "./module-function";
 import { TF_CHECK_NAME, TF_SCHEDULE } from "./variables";
@@ -43,6 +44,8 @@ export interface ScheduledChecksProps {
   httpChecks?: CheckList;
   sfnExecutionChecks?: CheckList;
   logFreshnessChecks?: CheckList;
+  s3FreshnessChecks?: CheckList;
+  opensearchQueryChecks?: CheckList;
   vpcConfig?: VpcConfig;
   /** More environment for the same function (e.g. the per-minute tick's state table). */
   environment?: Record<string, string>;
@@ -56,6 +59,8 @@ export const CHECK_KINDS = [
   { kind: "http", variable: "http_checks", defaultSchedule: "rate(1 minute)" },
   { kind: "sfn_execution", variable: "sfn_execution_checks", defaultSchedule: "rate(5 minutes)" },
   { kind: "log_freshness", variable: "log_freshness_checks", defaultSchedule: "rate(5 minutes)" },
+  { kind: "s3_freshness", variable: "s3_freshness_checks", defaultSchedule: "rate(5 minutes)" },
+  { kind: "opensearch_query", variable: "opensearch_query_checks", defaultSchedule: "rate(5 minutes)" },
 ] as const;
 type Kind = (typeof CHECK_KINDS)[number];
 
@@ -81,6 +86,8 @@ export class ScheduledChecks extends Construct {
       http: props.httpChecks ?? [],
       sfn_execution: props.sfnExecutionChecks ?? [],
       log_freshness: props.logFreshnessChecks ?? [],
+      s3_freshness: props.s3FreshnessChecks ?? [],
+      opensearch_query: props.opensearchQueryChecks ?? [],
     };
 
     const secretArn = context.mackerelEnvironment.MACKEREL_API_KEY_SECRET_ARN!;
@@ -129,6 +136,11 @@ export class ScheduledChecks extends Construct {
       Resource: logGroupArns(attribute(lists.log_freshness, "log_group_name")),
     });
 
+    statements.push(
+      ...s3FreshnessStatements(lists.s3_freshness, { partition, account }),
+      ...openSearchStatements(lists.opensearch_query, { partition, account }),
+    );
+
     // In the function's own policy (which the function waits for): Lambda checks these at creation.
     const baseStatements: IResolvable[] = context.decryptSecret ? [context.decryptSecret] : [];
     let vpcConfig: LambdaFunctionVpcConfig | undefined;
@@ -164,7 +176,8 @@ export class ScheduledChecks extends Construct {
     this.function = new ModuleFunction(this, "function", {
       ...context.common,
       function: "check",
-      description: "mackerel-serverless: runs scheduled checks (Logs Insights, HTTP, Step Functions, log freshness)",
+      description:
+        "mackerel-serverless: runs scheduled checks (Logs Insights, HTTP, Step Functions, log freshness, S3 pulses, OpenSearch)",
       code: context.code("check"),
       memorySize: CHECK_MEMORY_MB,
       timeout: CHECK_TIMEOUT_SECONDS,
