@@ -203,7 +203,9 @@ export async function runOpenSearchCheck(
       { timeoutMs: callTimeout(context, CALL_TIMEOUT_MS) },
     );
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    // fetch's own error says only "fetch failed": the reason is its cause (ECONNREFUSED, ENOTFOUND, ...).
+    const detail = (error as { cause?: { code?: string; message?: string } }).cause;
+    const cause = detail?.code ?? detail?.message;
     return unknown(`${what} failed: ${describeAwsError(error)}${cause ? ` (${cause})` : ""}`);
   }
   if (response.status < 200 || response.status > 299) {
