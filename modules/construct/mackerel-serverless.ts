@@ -4,7 +4,7 @@
  * with literal values. Inputs may be literals or tokens: anything optional is resolved with Terraform
  * conditionals so both work.
  */
-import { AssetType, Fn, type IResolvable, TerraformAsset } from "cdktf";
+import { AssetType, Fn, type IResolvable, TerraformAsset, Token } from "cdktf";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ import {
   logRulesJson,
   type LogSubscriptionList,
 } from "./log-monitoring";
+import { mackerelMonitors, type MonitorsInput } from "./monitors";
 import { FUNCTION_NAMES, type FunctionCode, type FunctionName, ModuleFunction } from "./module-function";
 import { type CheckList, ScheduledChecks, type VpcConfig } from "./scheduled-checks";
 import { Spool } from "./spool";
@@ -47,6 +48,8 @@ export interface MackerelServerlessProps {
   hostCustomIdentifier?: string;
   /** Fixed Mackerel host id (no look-up or registration). May be a null token. */
   hostId?: string;
+  /** Role full names (`service:role`) the host is registered with; may be a token (a list). */
+  hostRoles?: string[];
   /** Default `nodejs22.x`. */
   lambdaRuntime?: string;
   /** Default `arm64`. */
@@ -75,6 +78,8 @@ export interface MackerelServerlessProps {
   accountLogSubscription?: AccountLogSubscription;
   /** Log rules, items as in the Terraform variable (snake_case), or the `log_rules` variable. */
   logRules?: LogRuleList;
+  /** Service metrics that are 1 when a job failed (for the `mackerel_monitors` output), or the variable. */
+  jobFailureMetrics?: string[] | IResolvable;
 }
 
 /** Serverless Mackerel monitoring for AWS: functions, roles, log groups and their wiring. */
@@ -96,6 +101,8 @@ export class MackerelServerless extends Construct {
   readonly stateTable: StateTable;
   /** The logs function, its subscriptions and the per-minute tick. */
   readonly logs: LogMonitoring;
+  /** Mackerel monitor definitions (`{"monitors": [...]}`, as `mkr monitors push` reads them). */
+  readonly mackerelMonitors: unknown;
 
   constructor(scope: Construct, id: string, props: MackerelServerlessProps) {
     super(scope, id);
@@ -129,6 +136,7 @@ export class MackerelServerless extends Construct {
         MACKEREL_HOST_NAME: orDefault(props.hostName, prefix),
         MACKEREL_HOST_CUSTOM_IDENTIFIER: this.hostCustomIdentifier,
         MACKEREL_HOST_ID: orDefault(props.hostId, ""),
+        MACKEREL_HOST_ROLES: hostRolesEnvironment(props.hostRoles),
         SPOOL_QUEUE_URL: this.spool.queue.url,
       },
       sendToSpool: this.spool.sendStatement,
@@ -221,6 +229,14 @@ export class MackerelServerless extends Construct {
       accountLogSubscription: props.accountLogSubscription,
     });
 
+    this.mackerelMonitors = mackerelMonitors({
+      prefix,
+      serviceName: props.serviceName,
+      jobFailureMetrics: props.jobFailureMetrics,
+      logRules: props.logRules as MonitorsInput["logRules"],
+      hostRoles: props.hostRoles,
+    });
+
     // Keep last: alarms for every function created above (errors, throttles) and for the spool.
     this.alarms = new Alarms(this, "alarms", {
       prefix,
@@ -230,6 +246,14 @@ export class MackerelServerless extends Construct {
       spool: this.spool,
     });
   }
+}
+
+/** `service:role,service:role` for the functions (roles cannot hold a comma); empty when none. */
+function hostRolesEnvironment(roles: string[] | undefined): string {
+  if (roles === undefined) return "";
+  if (!Token.isUnresolved(roles)) return roles.join(",");
+  // The variable's attribute defaults to [] (an explicit null becomes the default too).
+  return Fn.join(",", roles);
 }
 
 /** The zips shipped in this package, copied into the CDKTF user's stack as assets. */

@@ -47,6 +47,7 @@ export class MackerelServerlessModuleStack extends TerraformStack {
       hostName: Token.asString(propertyAccess(v("host").value, ["name"])),
       hostCustomIdentifier: Token.asString(propertyAccess(v("host").value, ["custom_identifier"])),
       hostId: Token.asString(propertyAccess(v("host").value, ["id"])),
+      hostRoles: Token.asList(propertyAccess(v("host").value, ["roles"])),
       lambdaRuntime: v("lambda_runtime").stringValue,
       lambdaArchitecture: v("lambda_architecture").stringValue,
       logRetentionDays: v("log_retention_days").numberValue,
@@ -63,6 +64,7 @@ export class MackerelServerlessModuleStack extends TerraformStack {
       logSubscriptions: v("log_subscriptions").value as IResolvable,
       accountLogSubscription: v("account_log_subscription").value as IResolvable,
       logRules: v("log_rules").value as IResolvable,
+      jobFailureMetrics: v("job_failure_metrics").value as IResolvable,
       vpcConfig: v("vpc_config").value as IResolvable,
     });
 

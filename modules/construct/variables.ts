@@ -25,6 +25,8 @@ export interface VariableDefinition {
 
 /** Mackerel's service name rule. */
 export const TF_SERVICE_NAME = "^[A-Za-z0-9][A-Za-z0-9_-]{1,62}$";
+/** A role full name `<service>:<role>` (host registration's roleFullnames). */
+export const TF_ROLE_FULLNAME = "^[A-Za-z0-9][A-Za-z0-9_-]{1,62}:[A-Za-z0-9][A-Za-z0-9_-]{1,62}$";
 /** Check and log rule names: also a metric name segment (`checks.<name>.*`, `logs.<rule>.count`). */
 export const TF_CHECK_NAME = "^[a-zA-Z0-9_-]{1,64}$";
 /** EventBridge schedule expressions. */
@@ -334,10 +336,10 @@ export const VARIABLES: VariableDefinition[] = [
   },
   {
     name: "host",
-    type: "object({ name = optional(string), custom_identifier = optional(string), id = optional(string) })",
+    type: "object({ name = optional(string), custom_identifier = optional(string), id = optional(string), roles = optional(list(string), []) })",
     default: {},
     description:
-      "The Mackerel host that check reports and the heartbeat attach to. Found or registered by custom_identifier on first use (default: mackerel-serverless/<region>/<account>/<name>) unless id is given. name defaults to var.name.",
+      "The Mackerel host that check reports and the heartbeat attach to. Found or registered by custom_identifier on first use (default: mackerel-serverless/<region>/<account>/<name>) unless id is given. name defaults to var.name. roles: role full names (<service>:<role>) the host is registered with, so notification groups and the connectivity monitor of mackerel_monitors can be scoped to it (set at registration only; a host that already exists keeps its roles).",
     validations: [
       {
         condition: 'var.host.name == null ? true : can(regex("^[^\\\\s]{1,255}$", var.host.name))',
@@ -346,6 +348,11 @@ export const VARIABLES: VariableDefinition[] = [
       {
         condition: 'var.host.id == null ? true : can(regex("^[a-zA-Z0-9]{6,32}$", var.host.id))',
         errorMessage: "host.id: must be a Mackerel host id (letters and digits, e.g. 2eQGDXqtoXs).",
+      },
+      {
+        condition: `alltrue([for r in var.host.roles : can(regex("${TF_ROLE_FULLNAME}", r))])`,
+        errorMessage:
+          "host.roles: each role must be <service>:<role>, both 2-63 characters of A-Za-z0-9_- not starting with - or _ (Mackerel's role full name), e.g. shop:serverless.",
       },
     ],
   },
@@ -575,6 +582,24 @@ export const VARIABLES: VariableDefinition[] = [
   },
   S3_FRESHNESS_CHECKS,
   OPENSEARCH_QUERY_CHECKS,
+  {
+    name: "job_failure_metrics",
+    type: "list(string)",
+    default: [],
+    nullable: false,
+    description:
+      "Service metrics (in service_name) that are 1 when a job failed and 0 when it succeeded, e.g. the metric_name of each sfn-job-states module: the mackerel_monitors output gets a service metric monitor for each, CRITICAL above 0 over the last point.",
+    validations: [
+      {
+        condition: 'alltrue([for m in var.job_failure_metrics : can(regex("^[a-zA-Z0-9._-]{1,255}$", m))])',
+        errorMessage: "job_failure_metrics: each must be a service metric name ([a-zA-Z0-9._-]+, Mackerel's rule).",
+      },
+      {
+        condition: "length(distinct(var.job_failure_metrics)) == length(var.job_failure_metrics)",
+        errorMessage: "job_failure_metrics: each metric may appear once.",
+      },
+    ],
+  },
   {
     name: "alarm_sns_topic_arn",
     type: "string",
