@@ -33,6 +33,10 @@ export const s = z.strictObject({ service: z.optional(z.string().check(z.regex(/
     'import { CloudWatchLogsClient, StartQueryCommand } from "@aws-sdk/client-cloudwatch-logs"; export const c = new CloudWatchLogsClient({}); export { StartQueryCommand };',
   "@aws-sdk/client-sfn":
     'import { SFNClient, ListExecutionsCommand } from "@aws-sdk/client-sfn"; export const c = new SFNClient({}); export { ListExecutionsCommand };',
+  "@aws-sdk/client-s3 (S3 freshness checks)":
+    'import { S3Client, ListObjectsV2Command, GetObjectCommand } from "@aws-sdk/client-s3"; export const c = new S3Client({}); export { ListObjectsV2Command, GetObjectCommand };',
+  "@smithy/signature-v4 + SDK Sha256 + env credentials (OpenSearch signing)":
+    'import { SignatureV4 } from "@smithy/signature-v4"; import { Sha256 } from "@smithy/core/checksum"; import { fromEnv } from "@aws-sdk/credential-provider-env"; export const s = new SignatureV4({ service: "es", region: "us-east-1", sha256: Sha256, credentials: fromEnv() });',
 };
 
 export interface DependencyCost {
@@ -46,7 +50,9 @@ export async function measureDependencies(runs = 15): Promise<DependencyCost[]> 
   const dir = join(ROOT, "build", "bench-deps");
   mkdirSync(dir, { recursive: true });
   const results: DependencyCost[] = [];
+  const only = process.env.BENCH_DEPS_ONLY;
   for (const [index, [name, source]] of Object.entries(PROBES).entries()) {
+    if (only && !name.includes(only)) continue;
     const entry = join(dir, `probe${index}.ts`);
     const outfile = join(dir, `probe${index}.mjs`);
     writeFileSync(entry, source);

@@ -193,6 +193,10 @@ module "mackerel" {
     expect(report.message).toMatch(
       /^CRITICAL: total 4 \(>= critical 3\) in .* \(5m\), \/aws\/lambda\/app\nby level: ERROR=3, WARN=1/,
     );
+    // A link to the same query over the same window in the CloudWatch console of the function's region.
+    expect(report.message).toMatch(
+      /\nconsole: https:\/\/us-east-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=us-east-1#logsV2:logs-insights\$3FqueryDetail\$3D~\(end~'.*~source~\(~'\*2Faws\*2Flambda\*2Fapp\)\)\n/,
+    );
     const start = aws.callsTo(`${LOGS_TARGET}.StartQuery`).at(-1)!.input as { startTime: number; endTime: number };
     expect(start.endTime - start.startTime).toBe(5 * 60 - 1);
   });

@@ -18,6 +18,8 @@ const VARS = {
   health_check_url: "https://api.example.com/health",
   state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:orders",
   producer_log_group_name: "/aws/lambda/ingest",
+  pulse_bucket: "shop-batch-pulses",
+  opensearch_endpoint: "https://search-shop-logs-abc123def456ghi789.us-east-1.es.amazonaws.com",
 };
 
 type Change = { address: string; change: { after: Record<string, unknown> } };
@@ -31,7 +33,14 @@ describe("the example project's files", () => {
 
   test("the README explains each check and how to set the key", () => {
     const readme = read("README.md");
-    for (const name of ["daily-errors", "api-health", "orders-failures", "ingest-alive"])
+    for (const name of [
+      "daily-errors",
+      "api-health",
+      "orders-failures",
+      "ingest-alive",
+      "batch-pulse",
+      "daily-es-errors",
+    ])
       expect(readme).toContain(name);
     expect(readme).toMatch(/put-secret-value/);
   });
@@ -66,6 +75,8 @@ describeWithTerraform("terraform: examples/scheduled-checks", () => {
       "mackerel-checks-example-check-api-health": "rate(1 minute)",
       "mackerel-checks-example-check-orders-failures": "rate(5 minutes)",
       "mackerel-checks-example-check-ingest-alive": "rate(5 minutes)",
+      "mackerel-checks-example-check-batch-pulse": "rate(5 minutes)",
+      "mackerel-checks-example-check-daily-es-errors": "cron(10 0 * * ? *)",
       // The module's own per-minute tick (log counts, recoveries, heartbeat).
       "mackerel-checks-example-tick": "rate(1 minute)",
     });
@@ -111,8 +122,29 @@ describeWithTerraform("terraform: examples/scheduled-checks", () => {
       notification_interval: null,
       max_check_attempts: null,
     });
+    expect(input('aws_cloudwatch_event_target.s3_freshness_check["batch-pulse"]').check).toMatchObject({
+      kind: "s3_freshness",
+      bucket: "shop-batch-pulses",
+      prefix: "pulses/nightly-batch/",
+      body_contains: '"status":"ok"',
+    });
+    expect(input('aws_cloudwatch_event_target.opensearch_query_check["daily-es-errors"]').check).toMatchObject({
+      kind: "opensearch_query",
+      endpoint: VARS.opensearch_endpoint,
+      group_by: "level.keyword",
+      time_field: "@timestamp",
+      dashboards_url: null,
+    });
     const targets = changes.filter((c) => c.address.includes("aws_cloudwatch_event_target."));
-    expect(targets.map((t) => t.change.after.target_id).sort()).toEqual(["check", "check", "check", "check", "tick"]);
+    expect(targets.map((t) => t.change.after.target_id).sort()).toEqual([
+      "check",
+      "check",
+      "check",
+      "check",
+      "check",
+      "check",
+      "tick",
+    ]);
 
     expect(after("aws_lambda_permission.check_schedules[0]")).toMatchObject({
       principal: "events.amazonaws.com",
@@ -185,7 +217,7 @@ describeWithTerraform("terraform: examples/scheduled-checks", () => {
       `log_freshness_checks = [{ name = "api-health", log_group_name = "/g", max_age_minutes = 5 }]`,
     );
     expect(message).toContain(
-      "Check names must be unique across logs_insights_checks, http_checks, sfn_execution_checks, log_freshness_checks",
+      "Check names must be unique across logs_insights_checks, http_checks, sfn_execution_checks, log_freshness_checks, s3_freshness_checks, opensearch_query_checks",
     );
     expect(message).toContain("repeated: api-health.");
   });

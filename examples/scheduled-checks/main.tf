@@ -75,4 +75,35 @@ module "mackerel" {
       max_age_minutes = 30
     },
   ]
+
+  s3_freshness_checks = [
+    {
+      # The heartbeat file of a scheduler that cannot log to CloudWatch: it writes
+      # pulses/nightly-batch/<time>.json with {"status":"ok"} every 10 minutes. CRITICAL when the newest
+      # one is over 20 minutes old, when there is none, or when it does not say "ok".
+      name            = "batch-pulse"
+      bucket          = var.pulse_bucket
+      prefix          = "pulses/nightly-batch/"
+      max_age_minutes = 20
+      body_contains   = "\"status\":\"ok\""
+    },
+  ]
+
+  opensearch_query_checks = [
+    {
+      # The daily error summary of logs kept in OpenSearch: at 00:10 UTC, yesterday's ERROR/WARN
+      # documents by level. Metrics checks.daily-es-errors.total, .ERROR, .WARN.
+      name           = "daily-es-errors"
+      schedule       = "cron(10 0 * * ? *)"
+      endpoint       = var.opensearch_endpoint
+      index          = "app-logs-*"
+      query          = "level:ERROR OR level:WARN"
+      group_by       = "level.keyword"
+      window_minutes = 1440
+      offset_minutes = 10
+      warning        = 1
+      critical       = 100
+      dashboards_url = var.opensearch_dashboards_url
+    },
+  ]
 }

@@ -39,3 +39,19 @@ variable "producer_log_group_name" {
   type        = string
   description = "Log group of a producer that logs at least every few minutes when healthy (the freshness check's dead-man's switch)."
 }
+
+variable "pulse_bucket" {
+  type        = string
+  description = "S3 bucket the nightly batch writes its heartbeat files to (under pulses/nightly-batch/)."
+}
+
+variable "opensearch_endpoint" {
+  type        = string
+  description = "Endpoint of the OpenSearch Service domain that keeps the application's logs (https://search-<domain>-<id>.<region>.es.amazonaws.com)."
+}
+
+variable "opensearch_dashboards_url" {
+  type        = string
+  description = "Link shown in the daily summary (e.g. a saved OpenSearch Dashboards search); null for none."
+  default     = null
+}

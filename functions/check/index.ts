@@ -13,7 +13,9 @@ import { sleep } from "../shared/retry.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
 import { hostIdOrPlaceholder, SPOOL_HOST_PLACEHOLDER } from "../shared/spool.js";
 import { loadLogsApi, loadSfnApi } from "./aws.js";
+import { loadS3Api } from "./aws-s3.js";
 import { SecretHeaders } from "./http-auth.js";
+import { loadSearchApi } from "./opensearch-client.js";
 import { buildWrites, type CheckOutcome, unknown } from "./outcome.js";
 import { runCheck } from "./run.js";
 import { runTick, type TickResult } from "./tick.js";
@@ -70,7 +72,11 @@ export async function handler(event: unknown, context: LambdaContext): Promise<C
     sleep,
     clock: () => Date.now(),
   };
-  const outcome = await runCheck(spec, { logs: loadLogsApi, sfn: loadSfnApi, secretHeaders }, runContext);
+  const outcome = await runCheck(
+    spec,
+    { logs: loadLogsApi, sfn: loadSfnApi, s3: loadS3Api, search: loadSearchApi, secretHeaders },
+    runContext,
+  );
   log.info("check ran", {
     check: spec.name,
     kind: spec.kind,

@@ -15,6 +15,7 @@ import {
   isoSeconds,
   unknown,
 } from "./outcome.js";
+import { logsInsightsConsoleUrl, MAX_LINK_LENGTH } from "./console-links.js";
 import { excerpt } from "./redact.js";
 import { callTimeout, type RunContext } from "./run-context.js";
 import type { LogsInsightsSpec } from "./spec.js";
@@ -185,6 +186,8 @@ export function summarizeLogsInsights(
   results: ResultField[][] | undefined,
   statistics: QueryStatistics | undefined,
   window: QueryWindow,
+  /** The region of the log groups: adds a link to the same query in the CloudWatch console. */
+  consoleRegion?: string,
 ): CheckOutcome {
   const rows = toRows(results);
   const groupFields = parseGroupFields(spec.query);
@@ -248,6 +251,17 @@ export function summarizeLogsInsights(
     `${verdict.status}: ${label} ${formatNumber(value)}${verdict.breached ? ` (${verdict.breached})` : ""} in ${isoSeconds(window.start)} – ${isoSeconds(window.end)} (${formatDuration(window.end - window.start)}), ${spec.logGroupNames.join(", ")}`,
   ];
   if (groupsLine) lines.push(groupsLine);
+  if (consoleRegion) {
+    const url = logsInsightsConsoleUrl({
+      region: consoleRegion,
+      logGroupNames: spec.logGroupNames,
+      query: spec.query,
+      start: window.start,
+      end: window.end,
+    });
+    // Before the rows, so that cutting the message to 1024 characters never cuts the link.
+    lines.push(url.length <= MAX_LINK_LENGTH ? `console: ${url}` : "console: (link omitted: the query is too long)");
+  }
   if (rows.length > 0) {
     lines.push(`first rows:`);
     for (const row of rows.slice(0, ROWS_IN_MESSAGE)) lines.push(`  ${excerpt(describeRow(row), 180)}`);
@@ -315,7 +329,9 @@ export async function runLogsInsightsCheck(
       return unknown(`GetQueryResults failed: ${describeAwsError(error)}; ${stopped}`);
     }
     lastStatus = response.status ?? "Unknown";
-    if (lastStatus === "Complete") return summarizeLogsInsights(spec, response.results, response.statistics, window);
+    if (lastStatus === "Complete") {
+      return summarizeLogsInsights(spec, response.results, response.statistics, window, process.env.AWS_REGION);
+    }
     if (TERMINAL_FAILURES.has(lastStatus)) {
       return unknown(
         `the query ended with status ${lastStatus}${lastStatus === "Timeout" ? " (Logs Insights stops queries after 60 minutes)" : ""}`,

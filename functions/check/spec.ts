@@ -9,7 +9,14 @@ import { MackerelValidationError } from "../shared/errors.js";
 import { CHECK_NAME } from "../shared/names.js";
 import { compileUserPattern, type UserPattern } from "../shared/user-regexp.js";
 
-export const CHECK_KINDS = ["logs_insights", "http", "sfn_execution", "log_freshness"] as const;
+export const CHECK_KINDS = [
+  "logs_insights",
+  "http",
+  "sfn_execution",
+  "log_freshness",
+  "s3_freshness",
+  "opensearch_query",
+] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
 
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
@@ -83,7 +90,40 @@ export interface LogFreshnessSpec extends CommonSpec {
   maxAgeMinutes: number;
 }
 
-export type CheckSpec = LogsInsightsSpec | HttpSpec | SfnExecutionSpec | LogFreshnessSpec;
+export type CheckSpec =
+  LogsInsightsSpec | HttpSpec | SfnExecutionSpec | LogFreshnessSpec | S3FreshnessSpec | OpenSearchQuerySpec;
+
+export interface S3FreshnessSpec extends CommonSpec {
+  kind: "s3_freshness";
+  bucket: string;
+  /** Key prefix; empty means the whole bucket. */
+  prefix: string;
+  maxAgeMinutes: number;
+  bodyContains?: string;
+}
+
+/** The user's query: query DSL (one query clause) or a query_string text. */
+export type OpenSearchQuery = { kind: "dsl"; clause: Record<string, unknown> } | { kind: "query_string"; text: string };
+
+export interface OpenSearchQuerySpec extends CommonSpec {
+  kind: "opensearch_query";
+  /** The endpoint's origin and base path, no trailing slash. */
+  endpoint: string;
+  index: string;
+  query: OpenSearchQuery;
+  /** SigV4 service name: es (managed domains) or aoss (serverless collections). */
+  service: "es" | "aoss";
+  /** The signing region when the endpoint names one (`<...>.<region>.es.amazonaws.com`). */
+  region?: string;
+  timeField: string;
+  windowMinutes: number;
+  offsetMinutes: number;
+  groupBy?: string;
+  warning?: number;
+  critical?: number;
+  direction: Direction;
+  dashboardsUrl?: string;
+}
 
 export type CheckEvent = { type: "check"; spec: CheckSpec } | { type: "tick" };
 
@@ -191,11 +231,94 @@ function withoutNulls<T extends object>(value: T): { [K in keyof T]: Exclude<T[K
   };
 }
 
+// --- S3 freshness and OpenSearch query checks ------------------------------------------------------
+
+/** S3 bucket names (general purpose and directory buckets): 3–63 of a-z 0-9 . - */
+const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](--[a-z0-9-]+--x-s3)?$/;
+/** Index names and patterns as OpenSearch takes them in a path: lowercase, `*` and `,` for patterns. */
+export const OPENSEARCH_INDEX = /^[a-z0-9*.][a-z0-9*._+,:-]{0,511}$/;
+export const OPENSEARCH_FIELD = /^[A-Za-z0-9@_.-]{1,256}$/;
+/** `<...>.<region>.es.amazonaws.com` (domains, VPC domains) and `<id>.<region>.aoss.amazonaws.com`. */
+const AWS_SEARCH_HOST = /\.([a-z]{2}(?:-[a-z]+)+-[0-9]+)\.(es|aoss)\.amazonaws\.com(?:\.cn)?$/;
+
+const s3FreshnessSchema = z.strictObject({
+  kind: z.literal("s3_freshness"),
+  ...common,
+  bucket: z
+    .string({ error: "is required" })
+    .check(z.regex(S3_BUCKET, "must be an S3 bucket name (3–63 characters of a-z 0-9 . -)")),
+  prefix: opt(
+    z
+      .string({ error: "must be a string" })
+      .check(z.maxLength(1024, "must be at most 1024 characters (S3's key limit)")),
+  ),
+  max_age_minutes: wholeNumber(1, 10080, "minutes"),
+  body_contains: opt(nonEmpty),
+});
+
+const openSearchSchema = z.strictObject({
+  kind: z.literal("opensearch_query"),
+  ...common,
+  endpoint: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }),
+  index: z
+    .string({ error: "is required" })
+    .check(z.regex(OPENSEARCH_INDEX, "must be an index name or pattern (lowercase a-z 0-9 * . _ + , : -)")),
+  query: z.string({ error: "is required" }).check(
+    z.refine((q) => q.trim() !== "", "must not be empty"),
+    z.maxLength(10000, "must be at most 10000 characters"),
+  ),
+  service: opt(z.enum(["es", "aoss"], { error: "must be es or aoss" })),
+  time_field: opt(z.string().check(z.regex(OPENSEARCH_FIELD, "must be a field name (A-Za-z0-9 @ _ . -)"))),
+  window_minutes: opt(wholeNumber(1, 10080, "minutes")),
+  offset_minutes: opt(wholeNumber(0, 10080, "minutes")),
+  group_by: opt(z.string().check(z.regex(OPENSEARCH_FIELD, "must be a field name (A-Za-z0-9 @ _ . -)"))),
+  warning: opt(threshold),
+  critical: opt(threshold),
+  direction: opt(z.enum(["above", "below"], { error: "must be above or below" })),
+  dashboards_url: opt(z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" })),
+});
+
+/** Query DSL when the text is a JSON object (`{"match": ...}` or `{"query": {...}}`), else a query_string. */
+export function parseOpenSearchQuery(text: string): OpenSearchQuery | string {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith("{")) return { kind: "query_string", text: trimmed };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(trimmed);
+  } catch (error) {
+    return `is not valid JSON query DSL (${(error as Error).message})`;
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return "must be a JSON object";
+  let clause = parsed as Record<string, unknown>;
+  const keys = Object.keys(clause);
+  if (keys.length === 1 && keys[0] === "query") clause = clause.query as Record<string, unknown>;
+  if (clause === null || typeof clause !== "object" || Array.isArray(clause) || Object.keys(clause).length !== 1) {
+    return 'must hold exactly one query clause, e.g. {"match": {"level": "ERROR"}}';
+  }
+  return { kind: "dsl", clause };
+}
+
+/** The SigV4 service and region an endpoint implies (`*.aoss.amazonaws.com` is serverless). */
+export function searchEndpointFacts(endpoint: string): { service: "es" | "aoss"; region?: string } {
+  const match = AWS_SEARCH_HOST.exec(new URL(endpoint).hostname);
+  return { service: match?.[2] === "aoss" ? "aoss" : "es", ...(match ? { region: match[1] } : {}) };
+}
+
+export const S3_FRESHNESS_DEFAULTS = { prefix: "" } as const;
+export const OPENSEARCH_DEFAULTS = {
+  timeField: "@timestamp",
+  windowMinutes: 5,
+  offsetMinutes: 0,
+  direction: "above" as const,
+} as const;
+
 const SCHEMAS = {
   logs_insights: logsInsightsSchema,
   http: httpSchema,
   sfn_execution: sfnSchema,
   log_freshness: freshnessSchema,
+  s3_freshness: s3FreshnessSchema,
+  opensearch_query: openSearchSchema,
 } as const;
 
 // --- parsing -------------------------------------------------------------------------------------
@@ -367,5 +490,45 @@ export function parseCheckSpec(input: unknown): CheckSpec {
         logGroupName: data.log_group_name,
         maxAgeMinutes: data.max_age_minutes,
       };
+    case "s3_freshness":
+      return {
+        ...shared,
+        kind: "s3_freshness",
+        bucket: data.bucket,
+        prefix: data.prefix ?? S3_FRESHNESS_DEFAULTS.prefix,
+        maxAgeMinutes: data.max_age_minutes,
+        ...(data.body_contains === undefined ? {} : { bodyContains: data.body_contains }),
+      };
+    case "opensearch_query": {
+      const query = parseOpenSearchQuery(data.query);
+      if (typeof query === "string") fail([`check.query: ${query}`], name);
+      const direction = data.direction ?? OPENSEARCH_DEFAULTS.direction;
+      if (!thresholdsOrdered(data.warning, data.critical, direction)) {
+        fail(
+          [
+            `check.warning: must be ${direction === "above" ? "at most" : "at least"} critical when direction is ${direction}`,
+          ],
+          name,
+        );
+      }
+      const facts = searchEndpointFacts(data.endpoint);
+      return {
+        ...shared,
+        kind: "opensearch_query",
+        endpoint: data.endpoint.replace(/\/+$/, ""),
+        index: data.index,
+        query,
+        service: data.service ?? facts.service,
+        ...(facts.region ? { region: facts.region } : {}),
+        timeField: data.time_field ?? OPENSEARCH_DEFAULTS.timeField,
+        windowMinutes: data.window_minutes ?? OPENSEARCH_DEFAULTS.windowMinutes,
+        offsetMinutes: data.offset_minutes ?? OPENSEARCH_DEFAULTS.offsetMinutes,
+        groupBy: data.group_by,
+        warning: data.warning,
+        critical: data.critical,
+        direction,
+        dashboardsUrl: data.dashboards_url,
+      };
+    }
   }
 }

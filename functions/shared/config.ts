@@ -23,6 +23,8 @@ const environmentSchema = z.object({
   MACKEREL_HOST_NAME: z._default(z.string().check(z.minLength(1)), "mackerel-serverless"),
   MACKEREL_HOST_CUSTOM_IDENTIFIER: optionalString,
   MACKEREL_HOST_ID: optionalString,
+  /** Role full names the host is registered with, comma-separated (`shop:serverless,shop:batch`). */
+  MACKEREL_HOST_ROLES: optionalString,
   /** JSON array of the module's own log group names: the loop guard. */
   MACKEREL_SERVERLESS_OWN_LOG_GROUPS: optionalString,
   STATE_TABLE_NAME: optionalString,

@@ -10,6 +10,8 @@ export interface HostSettings {
   id?: string;
   name: string;
   customIdentifier?: string;
+  /** Role full names (`service:role`) given at registration. */
+  roles?: string[];
 }
 
 /** Durable memory of the resolved id shared by all containers (the state table), so they agree on one host. */
@@ -95,6 +97,7 @@ export class HostResolver {
         name: this.settings.name,
         customIdentifier,
         meta: { agent_name: "mackerel-serverless" },
+        ...(this.settings.roles?.length ? { roleFullnames: this.settings.roles } : {}),
         memo: "Registered by mackerel-serverless: check reports and the pipeline heartbeat attach to this host.",
       });
     } catch (error) {

@@ -36,6 +36,9 @@ export function createRuntime(env: FunctionEnvironment = loadEnvironment(), over
       id: env.MACKEREL_HOST_ID,
       name: env.MACKEREL_HOST_NAME,
       customIdentifier: env.MACKEREL_HOST_CUSTOM_IDENTIFIER,
+      roles: env.MACKEREL_HOST_ROLES?.split(",")
+        .map((r) => r.trim())
+        .filter((r) => r !== ""),
     },
     client,
     // With the state table, every container of every function agrees on one host id (and one registration).

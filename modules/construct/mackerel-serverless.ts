@@ -13,6 +13,7 @@ import { Alarms } from "./alarms";
 import { awsLocation, secretResource } from "./aws-location";
 import { arnWildcard, type FeatureContext, functionLogGroupName, isNullOrEmpty, orDefault } from "./context";
 import { LogMonitoring, type LogRuleList, logRulesJson, type LogSubscriptionList } from "./log-monitoring";
+import { mackerelMonitors, type MonitorsInput } from "./monitors";
 import { FUNCTION_NAMES, type FunctionCode, type FunctionName, ModuleFunction } from "./module-function";
 import {
   type HostProps,
@@ -20,6 +21,8 @@ import {
   type LogFreshnessCheck,
   type LogRule,
   type LogsInsightsCheck,
+  type OpenSearchQueryCheck,
+  type S3FreshnessCheck,
   type SfnExecutionCheck,
   toVariableItem,
   toVariableList,
@@ -86,6 +89,12 @@ export interface MackerelServerlessProps {
   readonly sfnExecutionChecks?: SfnExecutionCheck[] | IResolvable;
   /** Log freshness checks. @default [] */
   readonly logFreshnessChecks?: LogFreshnessCheck[] | IResolvable;
+  /** S3 pulse-file checks. @default [] */
+  readonly s3FreshnessChecks?: S3FreshnessCheck[] | IResolvable;
+  /** OpenSearch / Elasticsearch document counts. @default [] */
+  readonly opensearchQueryChecks?: OpenSearchQueryCheck[] | IResolvable;
+  /** Service metrics that are 1 when a job failed, for the `mackerelMonitors` definitions. @default [] */
+  readonly jobFailureMetrics?: string[] | IResolvable;
   /** Subnets and security groups of the check function. @default none (outside any VPC) */
   readonly vpcConfig?: VpcConfigProps | IResolvable;
   /** Log groups subscribed to the logs function, one filter each. @default [] */
@@ -115,6 +124,8 @@ export class MackerelServerless extends Construct {
   readonly stateTable: StateTable;
   /** The logs function, its subscriptions and the per-minute tick. */
   readonly logs: LogMonitoring;
+  /** Mackerel monitor definitions (`{"monitors": [...]}`, as `mkr monitors push` reads them). */
+  readonly mackerelMonitors: unknown;
 
   constructor(scope: Construct, id: string, props: MackerelServerlessProps) {
     super(scope, id);
@@ -152,6 +163,7 @@ export class MackerelServerless extends Construct {
         MACKEREL_HOST_NAME: orDefault(host.name, prefix),
         MACKEREL_HOST_CUSTOM_IDENTIFIER: this.hostCustomIdentifier,
         MACKEREL_HOST_ID: orDefault(host.id, ""),
+        MACKEREL_HOST_ROLES: hostRolesEnvironment(host.roles),
         SPOOL_QUEUE_URL: this.spool.queue.url,
       },
       sendToSpool: this.spool.sendStatement,
@@ -236,6 +248,8 @@ export class MackerelServerless extends Construct {
       httpChecks: toVariableList(props.httpChecks) as CheckList | undefined,
       sfnExecutionChecks: toVariableList(props.sfnExecutionChecks) as CheckList | undefined,
       logFreshnessChecks: toVariableList(props.logFreshnessChecks) as CheckList | undefined,
+      s3FreshnessChecks: toVariableList(props.s3FreshnessChecks) as CheckList | undefined,
+      opensearchQueryChecks: toVariableList(props.opensearchQueryChecks) as CheckList | undefined,
       logRules: logRules as CheckList | undefined,
       vpcConfig: vpcVariable(props.vpcConfig),
       // The per-minute tick runs in the check function: it reads and updates the state table.
@@ -257,6 +271,14 @@ export class MackerelServerless extends Construct {
       reader.dependsOn = [...(reader.dependsOn ?? []), dependable(rulesItem)];
     }
 
+    this.mackerelMonitors = mackerelMonitors({
+      prefix,
+      serviceName: props.serviceName,
+      jobFailureMetrics: props.jobFailureMetrics,
+      logRules: logRules as MonitorsInput["logRules"],
+      hostRoles: host.roles,
+    });
+
     // Keep last: alarms for every function created above (errors, throttles) and for the spool.
     this.alarms = new Alarms(this, "alarms", {
       prefix,
@@ -273,7 +295,20 @@ function hostSettings(host: HostProps | IResolvable | undefined): HostProps {
   if (host === undefined) return {};
   if (!Token.isUnresolved(host)) return host as HostProps;
   const attribute = (name: string) => Token.asString(propertyAccess(host, [name]));
-  return { name: attribute("name"), customIdentifier: attribute("custom_identifier"), id: attribute("id") };
+  return {
+    name: attribute("name"),
+    customIdentifier: attribute("custom_identifier"),
+    id: attribute("id"),
+    roles: Token.asList(propertyAccess(host, ["roles"])),
+  };
+}
+
+/** `service:role,service:role` for the functions (roles cannot hold a comma); empty when none. */
+function hostRolesEnvironment(roles: string[] | undefined): string {
+  if (roles === undefined) return "";
+  if (!Token.isUnresolved(roles)) return roles.join(",");
+  // The variable's attribute defaults to [] (an explicit null becomes the default too).
+  return Fn.join(",", roles);
 }
 
 /** The VPC settings in the variable's form (`subnet_ids`, `security_group_ids`), or the token. */

@@ -48,9 +48,12 @@ export class MackerelServerlessModuleStack extends TerraformStack {
       httpChecks: v("http_checks").value as IResolvable,
       sfnExecutionChecks: v("sfn_execution_checks").value as IResolvable,
       logFreshnessChecks: v("log_freshness_checks").value as IResolvable,
+      s3FreshnessChecks: v("s3_freshness_checks").value as IResolvable,
+      opensearchQueryChecks: v("opensearch_query_checks").value as IResolvable,
       logSubscriptions: v("log_subscriptions").value as IResolvable,
       accountLogSubscription: v("account_log_subscription").value as IResolvable,
       logRules: v("log_rules").value as IResolvable,
+      jobFailureMetrics: v("job_failure_metrics").value as IResolvable,
       vpcConfig: v("vpc_config").value as IResolvable,
     });
 

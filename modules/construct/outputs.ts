@@ -65,6 +65,12 @@ export const OUTPUTS: OutputDefinition[] = [
     value: (m) => m.hostCustomIdentifier,
   },
   {
+    name: "mackerel_monitors",
+    description:
+      'Mackerel monitor definitions for the module\'s metrics, in the file layout of mkr monitors pull/push ({"monitors": [...]}): a service metric monitor per job_failure_metrics entry and per log rule (logs.<rule>.count above 0), and, when host.roles is set, a connectivity monitor scoped to those roles for the heartbeat. terraform output -json mackerel_monitors > monitors.json; mkr monitors diff -F monitors.json; mkr monitors push -F monitors.json.',
+    value: (m) => m.mackerelMonitors,
+  },
+  {
     name: "own_log_group_names",
     description: "The module's own log groups. Never subscribe them to a log pipeline: they would loop.",
     value: (m) => m.ownLogGroupNames,

@@ -89,6 +89,45 @@ export interface LogFreshnessCheck extends CheckBase {
   readonly maxAgeMinutes: number;
 }
 
+/** A pulse file in S3 (`s3_freshness_checks`). Schedule @default `rate(5 minutes)`. */
+export interface S3FreshnessCheck extends CheckBase {
+  readonly bucket: string;
+  /** Key prefix of the pulses (`""` = the whole bucket). */
+  readonly prefix: string;
+  /** CRITICAL when the newest object under the prefix is older than this. */
+  readonly maxAgeMinutes: number;
+  /** Text the newest object's body (first 64 KiB) must contain. @default none */
+  readonly bodyContains?: string;
+}
+
+/** A count (or per-bucket counts) of OpenSearch documents (`opensearch_query_checks`). Schedule @default `rate(5 minutes)`. */
+export interface OpenSearchQueryCheck extends CheckBase {
+  /** `https://` endpoint of the domain or serverless collection. */
+  readonly endpoint: string;
+  /** Index or index pattern (`logs-*`). */
+  readonly index: string;
+  /** Query DSL JSON (one query clause) or a `query_string` text. */
+  readonly query: string;
+  /** SigV4 service: `es` (managed domains) or `aoss` (serverless collections). @default from the endpoint */
+  readonly service?: "es" | "aoss";
+  /** @default "@timestamp" */
+  readonly timeField?: string;
+  /** @default 5 */
+  readonly windowMinutes?: number;
+  /** @default 0 */
+  readonly offsetMinutes?: number;
+  /** Field of a terms aggregation: one metric per bucket. @default none */
+  readonly groupBy?: string;
+  /** @default none */
+  readonly warning?: number;
+  /** @default none */
+  readonly critical?: number;
+  /** @default "above" */
+  readonly direction?: "above" | "below";
+  /** Link shown in the report. @default none */
+  readonly dashboardsUrl?: string;
+}
+
 /** A log rule of the logs function (`log_rules`); metric `logs.<name>.count` in `serviceName`. */
 export interface LogRule {
   /** 1-64 characters of a-zA-Z0-9_-: the Mackerel check's name. */
@@ -119,6 +158,8 @@ export interface HostProps {
   readonly customIdentifier?: string;
   /** A fixed Mackerel host id: no look-up or registration. @default found or registered by customIdentifier */
   readonly id?: string;
+  /** Role full names (`service:role`) the host is registered with, to scope notifications. @default [] */
+  readonly roles?: string[];
 }
 
 /** Where the check function runs in a VPC (`vpc_config`). */

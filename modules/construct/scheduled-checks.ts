@@ -25,6 +25,7 @@ import { LambdaFunctionVpcConfig } from "@cdktf/provider-aws/lib/lambda-function
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { Fn, type IResolvable, Op, propertyAccess, Token, TerraformIterator } from "cdktf";
 import { Construct } from "constructs";
+import { openSearchStatements, s3FreshnessStatements } from "./check-kinds-iam";
 import type { FeatureContext } from "./context";
 import { ModuleFunction, type PolicyStatement } from "./module-function";
 import { camelCase } from "./props";
@@ -44,6 +45,8 @@ export interface ScheduledChecksProps {
   httpChecks?: CheckList;
   sfnExecutionChecks?: CheckList;
   logFreshnessChecks?: CheckList;
+  s3FreshnessChecks?: CheckList;
+  opensearchQueryChecks?: CheckList;
   vpcConfig?: VpcConfig;
   /** More environment for the same function (e.g. the per-minute tick's state table). */
   environment?: Record<string, string>;
@@ -59,6 +62,8 @@ export const CHECK_KINDS = [
   { kind: "http", variable: "http_checks", defaultSchedule: "rate(1 minute)" },
   { kind: "sfn_execution", variable: "sfn_execution_checks", defaultSchedule: "rate(5 minutes)" },
   { kind: "log_freshness", variable: "log_freshness_checks", defaultSchedule: "rate(5 minutes)" },
+  { kind: "s3_freshness", variable: "s3_freshness_checks", defaultSchedule: "rate(5 minutes)" },
+  { kind: "opensearch_query", variable: "opensearch_query_checks", defaultSchedule: "rate(5 minutes)" },
 ] as const;
 type Kind = (typeof CHECK_KINDS)[number];
 
@@ -84,6 +89,8 @@ export class ScheduledChecks extends Construct {
       http: props.httpChecks ?? [],
       sfn_execution: props.sfnExecutionChecks ?? [],
       log_freshness: props.logFreshnessChecks ?? [],
+      s3_freshness: props.s3FreshnessChecks ?? [],
+      opensearch_query: props.opensearchQueryChecks ?? [],
     };
 
     const { partition, region, accountId: account } = context.aws;
@@ -136,9 +143,15 @@ export class ScheduledChecks extends Construct {
       Action: ["secretsmanager:GetSecretValue"],
       Resource: headerSecrets as string[],
     };
-    if (Array.isArray(headerSecrets)) {
-      if (headerSecrets.length > 0) statements.push(onlyIf(true, [secretStatement]));
-    } else statements.push(onlyIf(Op.gte(Fn.lengthOf(headerSecrets), 1), [secretStatement]));
+    // A list token (the variable's case) is an array of one token too: test for a token first, or an empty
+    // list would get a statement with no Resource, which IAM refuses.
+    if (Token.isUnresolved(headerSecrets)) {
+      statements.push(onlyIf(Op.gte(Fn.lengthOf(headerSecrets), 1), [secretStatement]));
+    } else if ((headerSecrets as string[]).length > 0) statements.push(onlyIf(true, [secretStatement]));
+    statements.push(
+      ...s3FreshnessStatements(lists.s3_freshness, { partition, account }),
+      ...openSearchStatements(lists.opensearch_query, { partition, account }),
+    );
 
     // In the function's own policy (which the function waits for): Lambda checks these at creation.
     const baseStatements: IResolvable[] = context.decryptSecret ? [context.decryptSecret] : [];
@@ -175,7 +188,8 @@ export class ScheduledChecks extends Construct {
     this.function = new ModuleFunction(this, "function", {
       ...context.common,
       function: "check",
-      description: "mackerel-serverless: runs scheduled checks (Logs Insights, HTTP, Step Functions, log freshness)",
+      description:
+        "mackerel-serverless: runs scheduled checks (Logs Insights, HTTP, Step Functions, log freshness, S3 pulses, OpenSearch)",
       code: context.code("check"),
       memorySize: CHECK_MEMORY_MB,
       timeout: CHECK_TIMEOUT_SECONDS,
