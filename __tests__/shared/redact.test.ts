@@ -40,6 +40,15 @@ describe("the generated corpus of real-format secrets", () => {
   );
 });
 
+test("redaction is idempotent: a masked text stays as it is", () => {
+  for (const c of secretCorpus(3)) {
+    for (const { text } of forms(c, "[case]")) {
+      const once = redact(text);
+      expect(redact(once)).toBe(once);
+    }
+  }
+});
+
 describe("built-in redaction keeps the context", () => {
   test.each([
     ["key id AKIAIOSFODNN7EXAMPLE used", `key id ${R("aws-access-key-id")} used`],

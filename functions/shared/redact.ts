@@ -538,7 +538,7 @@ function buildRules(): RedactionRule[] {
       follows: ["gitleaks:curl-auth-header", "secretlint:@secretlint/secretlint-rule-basicauth"],
       lowerAnchors: ["authorization"],
       pattern:
-        /(?<pre>authorization\\?["']?[ \t]*[:=][ \t]*\\?["']?(?:(?:bearer|basic|digest|negotiate|ntlm|token|apikey|sso-key|aws4-hmac-sha256)[ \t]+)?)(?!\[REDACTED)[^\s"'\\,;]{1,8192}/gi,
+        /(?<pre>authorization\\?["']?[ \t]*[:=][ \t]*\\?["']?(?:(?:bearer|basic|digest|negotiate|ntlm|token|apikey|sso-key|aws4-hmac-sha256)[ \t]+)?)(?!\[REDACTED|(?:bearer|basic|digest|negotiate|ntlm|token|apikey|sso-key|aws4-hmac-sha256)[ \t]+\[REDACTED)[^\s"'\\,;]{1,8192}/gi,
     },
     {
       kind: "cookie",
