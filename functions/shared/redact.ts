@@ -526,8 +526,8 @@ function buildRules(): RedactionRule[] {
     token(
       "jwt",
       ["gitleaks:jwt"],
-      ["ey"],
-      "ey[A-Za-z0-9_-]{10,}\\.ey[A-Za-z0-9_-]{5,}(?:\\.[A-Za-z0-9_-]*){0,3}",
+      ["eyJ"],
+      "eyJ[A-Za-z0-9_-]{10,}\\.ey[A-Za-z0-9_-]{10,}(?:\\.[A-Za-z0-9_-]*){0,3}",
       "A-Za-z0-9_-",
     ),
 
