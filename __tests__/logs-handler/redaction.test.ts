@@ -5,7 +5,7 @@
  * function logged may contain an 8-character piece of any secret's random part.
  */
 import type { LocalLambda } from "../../scripts/local/lambda-runner";
-import { forms, secretCorpus, survivingPieces } from "../support/secret-corpus";
+import { forms, ORDINARY_LINES, secretCorpus, survivingPieces } from "../support/secret-corpus";
 import { makeSubscriptionEvent } from "../logs/fixtures";
 import { createWorld, minutesAgo, type World } from "./world";
 
@@ -14,11 +14,12 @@ const samples = corpus.flatMap((c) => forms(c, "").map(({ form }, i) => ({ case:
 samples.forEach((s, i) => (s.index = i));
 const marker = (i: number) => `[c${i}]`;
 const events = samples.map((s) => forms(s.case, marker(s.index))[s.formIndex]!.text);
-const RULES = samples.map((s) => ({
-  name: `leak-${s.index}`,
-  include: [`\\[c${s.index}\\]`],
-  max_samples: 1,
-}));
+// Ordinary lines (non-empty ones) each after a marker, each with its own rule too.
+const ordinary = ORDINARY_LINES.filter((line) => line !== "").map((line, i) => ({ line, marker: `[o${i}]` }));
+const RULES = [
+  ...samples.map((s) => ({ name: `leak-${s.index}`, include: [`\\[c${s.index}\\]`], max_samples: 1 })),
+  ...ordinary.map((o, i) => ({ name: `ordinary-${i}`, include: [`\\[o${i}\\]`], max_samples: 1 })),
+];
 
 let world: World;
 let logs: LocalLambda;
@@ -32,7 +33,10 @@ beforeAll(async () => {
   result = await logs.invokeOrThrow(
     makeSubscriptionEvent({
       logGroup: "/aws/lambda/orders",
-      events: events.map((message, i) => ({ message, timestamp: t + i })),
+      events: [...events, ...ordinary.map((o) => `${o.marker} ${o.line}`)].map((message, i) => ({
+        message,
+        timestamp: t + i,
+      })),
     }),
   );
 }, 120_000);
@@ -40,8 +44,8 @@ afterAll(() => world.stop());
 
 test(`${corpus.length} kinds of secrets × 3 forms = ${samples.length} samples, each reported`, () => {
   expect(corpus.length).toBeGreaterThanOrEqual(40);
-  expect(result).toMatchObject({ outcome: "processed", events: samples.length });
-  expect((result as { reports: { posted: number } }).reports.posted).toBe(samples.length);
+  expect(result).toMatchObject({ outcome: "processed", events: samples.length + ordinary.length });
+  expect((result as { reports: { posted: number } }).reports.posted).toBe(samples.length + ordinary.length);
   const reports = new Map(world.mackerel.checkReports().map((r) => [r.name, r]));
   for (const s of samples) {
     const report = reports.get(`leak-${s.index}`);
@@ -75,4 +79,12 @@ test("a sample keeps its context readable: a text line with a GitHub token", () 
   const s = samples.find((x) => x.case.id === "github-ghp" && x.form === "text")!;
   const report = world.mackerel.checkReports().find((r) => r.name === `leak-${s.index}`)!;
   expect(report.message).toContain(`${marker(s.index)} git push with [REDACTED:github-token] refused`);
+});
+
+test("ordinary lines (request ids, UUIDs, trace ids, ARNs, hashes, SHAs) reach Mackerel exactly as logged", () => {
+  const reports = new Map(world.mackerel.checkReports().map((r) => [r.name, r]));
+  for (const [i, o] of ordinary.entries()) {
+    const sample = reports.get(`ordinary-${i}`)!.message.split("\n")[1];
+    expect(sample).toBe(`${o.marker} ${o.line}`);
+  }
 });

@@ -4,6 +4,7 @@
  */
 import type { MackerelWrite, ServiceMetricPoint } from "../shared/mackerel-client.js";
 import { CHECK_MESSAGE_MAX_CODE_POINTS, type CheckStatus, truncateCodePoints } from "../shared/names.js";
+import { redactShown } from "../shared/redact.js";
 import type { CheckSpec, Direction } from "./spec.js";
 
 /** The result of running one check. */
@@ -120,7 +121,12 @@ export function buildWrites(
         source: { type: "host", hostId: target.hostId },
         name: spec.name,
         status: outcome.status,
-        message: truncateCodePoints(outcome.message, CHECK_MESSAGE_MAX_CODE_POINTS),
+        // Redacted once more before the cut: the parts built from data are redacted already, this also
+        // covers what comes from elsewhere (an AWS error's message in an UNKNOWN reason).
+        message: truncateCodePoints(
+          redactShown(outcome.message, CHECK_MESSAGE_MAX_CODE_POINTS),
+          CHECK_MESSAGE_MAX_CODE_POINTS,
+        ),
         occurredAt: target.now,
         ...(spec.notificationInterval === undefined ? {} : { notificationInterval: spec.notificationInterval }),
         ...(spec.maxCheckAttempts === undefined ? {} : { maxCheckAttempts: spec.maxCheckAttempts }),

@@ -529,8 +529,8 @@ function buildRules(): RedactionRule[] {
     token(
       "jwt",
       ["gitleaks:jwt"],
-      ["ey"],
-      "ey[A-Za-z0-9_-]{10,}\\.ey[A-Za-z0-9_-]{5,}(?:\\.[A-Za-z0-9_-]*){0,3}",
+      ["eyJ"],
+      "eyJ[A-Za-z0-9_-]{10,}\\.ey[A-Za-z0-9_-]{10,}(?:\\.[A-Za-z0-9_-]*){0,3}",
       "A-Za-z0-9_-",
     ),
 
@@ -541,7 +541,7 @@ function buildRules(): RedactionRule[] {
       follows: ["gitleaks:curl-auth-header", "secretlint:@secretlint/secretlint-rule-basicauth"],
       lowerAnchors: ["authorization"],
       pattern:
-        /(?<pre>authorization\\?["']?[ \t]*[:=][ \t]*\\?["']?(?:(?:bearer|basic|digest|negotiate|ntlm|token|apikey|sso-key|aws4-hmac-sha256)[ \t]+)?)(?!\[REDACTED)[^\s"'\\,;]{1,8192}/gi,
+        /(?<pre>authorization\\?["']?[ \t]*[:=][ \t]*\\?["']?(?:(?:bearer|basic|digest|negotiate|ntlm|token|apikey|sso-key|aws4-hmac-sha256)[ \t]+)?)(?!\[REDACTED|(?:bearer|basic|digest|negotiate|ntlm|token|apikey|sso-key|aws4-hmac-sha256)[ \t]+\[REDACTED)[^\s"'\\,;]{1,8192}/gi,
     },
     {
       kind: "cookie",
