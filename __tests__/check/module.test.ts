@@ -251,7 +251,7 @@ test("literal items with a name used twice are refused at synth, naming both lis
         logFreshnessChecks: [{ name: "web", log_group_name: "/g", max_age_minutes: 5 }],
       }),
   ).toThrow(
-    'Check names must be unique across logs_insights_checks, http_checks, sfn_execution_checks, log_freshness_checks: "web" is in http_checks and log_freshness_checks.',
+    'Check names must be unique across logs_insights_checks, http_checks, sfn_execution_checks, log_freshness_checks, s3_freshness_checks, opensearch_query_checks: "web" is in http_checks and log_freshness_checks.',
   );
 });
 
