@@ -35,8 +35,8 @@ export const s = z.strictObject({ service: z.optional(z.string().check(z.regex(/
     'import { SFNClient, ListExecutionsCommand } from "@aws-sdk/client-sfn"; export const c = new SFNClient({}); export { ListExecutionsCommand };',
   "@aws-sdk/client-s3 (S3 freshness checks)":
     'import { S3Client, ListObjectsV2Command, GetObjectCommand } from "@aws-sdk/client-s3"; export const c = new S3Client({}); export { ListObjectsV2Command, GetObjectCommand };',
-  "@smithy/signature-v4 + SDK Sha256 + env credentials (OpenSearch signing)":
-    'import { SignatureV4 } from "@smithy/signature-v4"; import { Sha256 } from "@smithy/core/checksum"; import { fromEnv } from "@aws-sdk/credential-provider-env"; export const s = new SignatureV4({ service: "es", region: "us-east-1", sha256: Sha256, credentials: fromEnv() });',
+  "@smithy/signature-v4 + SDK Sha256 (OpenSearch signing)":
+    'import { SignatureV4 } from "@smithy/signature-v4"; import { Sha256 } from "@smithy/core/checksum"; export const s = new SignatureV4({ service: "es", region: "us-east-1", sha256: Sha256, credentials: async () => ({ accessKeyId: "a", secretAccessKey: "b" }) });',
 };
 
 export interface DependencyCost {

@@ -316,7 +316,7 @@ test("literal items with a name used twice are refused at synth, naming both lis
         logFreshnessChecks: [{ name: "web", logGroupName: "/g", maxAgeMinutes: 5 }],
       }),
   ).toThrow(
-    'Check names must be unique across logsInsightsChecks, httpChecks, sfnExecutionChecks, logFreshnessChecks, logRules: "web" is in httpChecks and logFreshnessChecks.',
+    'Check names must be unique across logsInsightsChecks, httpChecks, sfnExecutionChecks, logFreshnessChecks, s3FreshnessChecks, opensearchQueryChecks, logRules: "web" is in httpChecks and logFreshnessChecks.',
   );
 });
 

@@ -179,6 +179,11 @@ module "mackerel" {
     ],
     [
       "s3",
+      `[{ name = "p", bucket = "pulses--usw2-az1--x-s3", prefix = "", max_age_minutes = 5 }]`,
+      "s3_freshness_checks: bucket must be a general purpose bucket: directory buckets (--x-s3)",
+    ],
+    [
+      "s3",
       `[{ name = "p", bucket = "pulses", prefix = "jobs/*", max_age_minutes = 5 }]`,
       "s3_freshness_checks: prefix must be a key prefix of at most 1024 characters without *",
     ],

@@ -131,8 +131,8 @@ const CHECK_ALERT_ATTRIBUTES = "notification_interval = optional(number), max_ch
 
 // --- S3 freshness and OpenSearch query checks (new kinds: attributes with optional(type, default)) -----
 
-/** S3 bucket names: 3-63 of a-z 0-9 . - (directory buckets end in --<zone>--x-s3). */
-const TF_S3_BUCKET = "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](--[a-z0-9-]+--x-s3)?$";
+/** S3 bucket names: 3-63 of a-z 0-9 . - */
+const TF_S3_BUCKET = "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$";
 /**
  * OpenSearch endpoints the module can derive the IAM resource from: managed domains
  * `https://search-<domain>-<id>.<region>.es.amazonaws.com` (VPC: `vpc-...`) and serverless collections
@@ -165,6 +165,11 @@ const S3_FRESHNESS_CHECKS: VariableDefinition = {
       condition: every("s3_freshness_checks", 'length(item.prefix) <= 1024 && !strcontains(item.prefix, "*")'),
       errorMessage:
         's3_freshness_checks: prefix must be a key prefix of at most 1024 characters without * (it is a prefix, not a pattern; "" is the whole bucket).',
+    },
+    {
+      condition: every("s3_freshness_checks", '!endswith(item.bucket, "--x-s3")'),
+      errorMessage:
+        "s3_freshness_checks: bucket must be a general purpose bucket: directory buckets (--x-s3) need s3express:CreateSession, which the module does not grant.",
     },
     positiveInt("s3_freshness_checks", "max_age_minutes", 10080, "minutes"),
     {
