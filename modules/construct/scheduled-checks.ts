@@ -137,8 +137,9 @@ export class ScheduledChecks extends Construct {
       Action: ["secretsmanager:GetSecretValue"],
       Resource: headerSecrets as string[],
     };
-    if (Array.isArray(headerSecrets)) {
-      if (headerSecrets.length > 0) statements.push(onlyIf(true, [secretStatement]));
+    // Literal items give a literal list; a variable gives a list token (which is an array too).
+    if (Array.isArray(lists.http)) {
+      if ((headerSecrets as string[]).length > 0) statements.push(onlyIf(true, [secretStatement]));
     } else statements.push(onlyIf(Op.gte(Fn.lengthOf(headerSecrets), 1), [secretStatement]));
 
     // In the function's own policy (which the function waits for): Lambda checks these at creation.
