@@ -320,6 +320,49 @@ test("literal items with a name used twice are refused at synth, naming both lis
   );
 });
 
+test.each([
+  [
+    { name: "creds", url: "https://u:p@example.com/" },
+    "httpChecks[0].url: must not hold user info (user:password@); put the credentials in a Secrets Manager secret",
+  ],
+  [
+    { name: "bearer", url: "https://example.com/", headers: { Authorization: "Bearer x" } },
+    "httpChecks: headers of bearer set Authorization, Proxy-Authorization or Cookie",
+  ],
+])("literal HTTP items with credentials are refused at synth: %j", (item, message) => {
+  const stack = new TerraformStack(Testing.app(), "creds-stack");
+  new AwsProvider(stack, "aws", { region: "eu-west-1" });
+  expect(
+    () =>
+      new MackerelServerless(stack, "mackerel", {
+        apiKeySecretArn: SECRET,
+        serviceName: "shop",
+        code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
+        httpChecks: [item],
+      }),
+  ).toThrow(message);
+});
+
+test("literal HTTP items with headersSecretArn: GetSecretValue on exactly those secrets", () => {
+  const stack = new TerraformStack(Testing.app(), "secret-stack");
+  new AwsProvider(stack, "aws", { region: "eu-west-1" });
+  const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:web-auth-AbCdEf";
+  new MackerelServerless(stack, "mackerel", {
+    apiKeySecretArn: SECRET,
+    serviceName: "shop",
+    code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
+    httpChecks: [
+      { name: "web", url: "https://example.com/", headersSecretArn: arn },
+      { name: "web2", url: "https://example.com/2", headersSecretArn: arn },
+      { name: "open", url: "https://example.com/open" },
+    ],
+  });
+  const tf = JSON.parse(Testing.synth(stack)) as Json;
+  const policy = String(tf.resource.aws_iam_role_policy.check_function_checked_resources.policy);
+  expect(policy).toContain('"Sid" = "ReadHttpCheckHeadersSecrets"');
+  expect(policy).toContain(`"Resource" = ["${arn}"]`);
+});
+
 describeWithTerraform("terraform: literal items from a CDKTF stack", () => {
   test("plan: one rule per item, the item (as written) plus kind as the input, defaults for the schedule", () => {
     const stack = new TerraformStack(Testing.app(), "user-stack");

@@ -393,6 +393,24 @@ describe("executed end to end: built metric function → local Mackerel server",
     expect(mackerel.openAlerts()).toEqual([expect.objectContaining({ checkName: "job-a", status: "CRITICAL" })]);
   });
 
+  test("(b) Mackerel refuses for good (MackerelRejectedError): not retried, caught, the business workflow goes on", async () => {
+    mackerel.injectFaults({
+      mode: "status",
+      status: 400,
+      message: "metric refused by policy",
+      pathPrefix: "/api/v0/services/orders/tsdb",
+      count: 2,
+    });
+    const result = await run(JOBS_LAMBDA_INVOKE, { a: fails, b: succeeds });
+    if (result.execution.status !== "SUCCEEDED") throw new Error(`execution ${JSON.stringify(result.execution)}`);
+    const outputs = result.execution.output as { mackerelError?: { Error: string; Cause: string } }[];
+    expect(outputs.map((o) => o.mackerelError?.Error)).toEqual(["MackerelRejectedError", "MackerelRejectedError"]);
+    expect(outputs[0]!.mackerelError!.Cause).toContain("metric refused by policy");
+    // One invocation per job: a refusal is never retried.
+    expect(result.metricInvocations).toHaveLength(2);
+    expect(mackerel.requests.filter((r) => r.path === "/api/v0/services/orders/tsdb")).toHaveLength(2);
+  });
+
   test("MackerelUnavailableError is retried by the state machine until Mackerel is back", async () => {
     // Mackerel is down until the first invocation has given up (after its own in-call retries).
     mackerel.setOutage(true);
@@ -428,16 +446,21 @@ describe("executed end to end: built metric function → local Mackerel server",
   });
 
   test.each([
-    ["(a)", JOBS],
-    ["(b)", JOBS_LAMBDA_INVOKE],
-  ])("%s MackerelRejectedError (unknown service) is not retried and fails the execution", async (_variant, path) => {
-    const result = await run(path, { a: fails, b: succeeds }, { service_name: "no-such-service" });
-    expect(result.execution).toMatchObject({ status: "FAILED", error: "MackerelRejectedError" });
-    expect(result.metricInvocations.length).toBeLessThanOrEqual(2);
-    expect(
-      result.metricInvocations.every((i) => !i.outcome.ok && i.outcome.errorType === "MackerelRejectedError"),
-    ).toBe(true);
-    expect(result.events.filter((e) => e.type === "StateRetried")).toEqual([]);
-    expect(mackerel.serviceMetrics()).toEqual([]);
-  });
+    ["(a)", JOBS, "FAILED"],
+    ["(b)", JOBS_LAMBDA_INVOKE, "SUCCEEDED"],
+  ])(
+    "%s MackerelRejectedError (unknown service) is not retried; without a Catch it fails the execution, with (b)'s it goes on",
+    async (_variant, path, status) => {
+      const result = await run(path, { a: fails, b: succeeds }, { service_name: "no-such-service" });
+      expect(result.execution).toMatchObject(
+        status === "FAILED" ? { status, error: "MackerelRejectedError" } : { status },
+      );
+      expect(result.metricInvocations.length).toBeLessThanOrEqual(2);
+      expect(
+        result.metricInvocations.every((i) => !i.outcome.ok && i.outcome.errorType === "MackerelRejectedError"),
+      ).toBe(true);
+      expect(result.events.filter((e) => e.type === "StateRetried")).toEqual([]);
+      expect(mackerel.serviceMetrics()).toEqual([]);
+    },
+  );
 });

@@ -865,17 +865,24 @@ describe("fault suite: dependency faults (Secrets Manager, SQS, DynamoDB, a reti
         new GetItemCommand({ TableName: table, Key: { pk: { S: "host" }, sk: { S: "id" } } }),
       );
       expect(stored.Item?.hostId?.S).toBe(fresh);
+      // A write spooled before the host was retired still names it: the sender looks the host up again too.
+      const spooledBefore = { name: "custom.host.spooled", value: 7, time: world.clock.nowSeconds() - 60 };
+      world.spoolDirectly([{ kind: "hostMetrics", points: [{ hostId: retired, ...spooledBefore }] }], "metric");
+      ledger.add({ kind: "hostMetric", ...spooledBefore });
+      await world.settle();
+      expect(world.sqs.depth(DEAD_LETTER)).toBe(0);
       // A new container reads the new id from the table: no second registration.
       cold = await startMetric(env);
       world.clock.advance(MINUTE);
       expect(await cold.invokeOrThrow(oneOfEach("cold", ledger))).toMatchObject({ spooled: false });
       expect(world.mackerel.hosts().filter((h) => !h.isRetired)).toHaveLength(1);
+      // One 404 for the metric function, one for the sender's spooled write.
       const notFound = world.mackerel.requests.filter((r) => r.status === 404 && r.path === "/api/v0/tsdb");
-      expect(notFound).toHaveLength(1);
+      expect(notFound).toHaveLength(2);
       settleAccounts("retired host", ledger, world.sender, false);
       dependencyRows.push([
         "retired Mackerel host",
-        `1 × 404, re-resolved once to a new host (stored in the state table), ${ledger.size} sent, 0 lost`,
+        `a 404 each for the metric function and the sender, re-resolved once to a new host (stored in the state table), ${ledger.size} sent, 0 lost`,
       ]);
     } finally {
       await Promise.all([metric?.stop(), cold?.stop()]);

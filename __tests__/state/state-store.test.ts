@@ -305,3 +305,72 @@ describe("the host id store", () => {
     expect(await dead.putIfAbsent("h2")).toBe("h1");
   });
 });
+
+describe("a retired host replaced, and check report seconds", () => {
+  let mackerel: LocalMackerelServer;
+  beforeAll(async () => {
+    mackerel = await LocalMackerelServer.start({ apiKeys: ["k"] });
+  });
+  afterAll(() => mackerel.close());
+
+  const resolver = (store: StateStore, owner: string) =>
+    new HostResolver(
+      { name: "retire", customIdentifier: "mackerel-serverless/test/retire" },
+      new MackerelClient({ baseUrl: mackerel.url, apiKey: { get: async () => "k", refresh: async () => "k" } }),
+      store.hostIdStore({ owner, pollMs: 20 }),
+    );
+
+  test("five containers see the host retired: one new registration, the stored id replaced once, all agree", async () => {
+    const store = await freshStore();
+    const first = resolver(store, "first");
+    const old = await first.hostId();
+    const retire = await fetch(new URL(`api/v0/hosts/${old}/retire`, mackerel.url), {
+      method: "POST",
+      headers: { "X-Api-Key": "k", "Content-Type": "application/json" },
+      body: "{}",
+    });
+    expect(retire.status).toBe(200);
+    const containers = Array.from({ length: 5 }, (_, i) => resolver(store, `c${i}`));
+    await Promise.all(containers.map((c) => c.hostId())); // each read the (stale) stored id
+    const replaced = await Promise.all(containers.map((c) => c.replace(old)));
+    expect(new Set(replaced).size).toBe(1);
+    expect(replaced[0]).not.toBe(old);
+    expect(
+      mackerel
+        .hosts()
+        .filter((h) => !h.isRetired)
+        .map((h) => h.id),
+    ).toEqual([replaced[0]]);
+    expect(await store.hostIdStore().get()).toBe(replaced[0]);
+    // The replacing container uses the new id from now on.
+    expect(await containers[0]!.hostId()).toBe(replaced[0]);
+  });
+
+  test("a host that is still there is not replaced (the refusal was about something else)", async () => {
+    const store = await freshStore();
+    const r = resolver(store, "x");
+    const id = await r.hostId();
+    const hosts = mackerel.hosts().length;
+    expect(await r.replace(id)).toBe(id);
+    expect(mackerel.hosts().length).toBe(hosts);
+  });
+
+  test("a fixed host id is never replaced", async () => {
+    const fixed = new HostResolver(
+      { id: "fixedHostId1", name: "fixed" },
+      new MackerelClient({ baseUrl: mackerel.url, apiKey: { get: async () => "k", refresh: async () => "k" } }),
+    );
+    const before = mackerel.requests.length;
+    expect(await fixed.replace("fixedHostId1")).toBe("fixedHostId1");
+    expect(mackerel.requests.length).toBe(before);
+  });
+
+  test("claimCheckSecond: strictly increasing seconds per check across concurrent claims, never skipped", async () => {
+    const store = await freshStore();
+    const seconds = await Promise.all(Array.from({ length: 6 }, () => store.claimCheckSecond("host1/job", 1000)));
+    expect([...seconds].sort((a, b) => a - b)).toEqual([1000, 1001, 1002, 1003, 1004, 1005]);
+    // A later second is taken as it is; another check has its own seconds.
+    expect(await store.claimCheckSecond("host1/job", 2000)).toBe(2000);
+    expect(await store.claimCheckSecond("host1/other", 1000)).toBe(1000);
+  });
+});

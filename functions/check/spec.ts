@@ -139,7 +139,8 @@ const opt = z.nullish;
 
 /** How an HTTP check authenticates (the README's "HTTP checks that need credentials"). */
 export const HTTP_AUTH_HINT =
-  'put the credentials in a Secrets Manager secret ({"username": ..., "password": ...} or {"headers": {"Authorization": ...}}) and set headers_secret_arn';
+  // Worded without `"password": …` pairs: error messages are redacted, and a pair would be masked.
+  "put the credentials in a Secrets Manager secret (JSON with username and password for basic auth, or with headers) and set headers_secret_arn";
 const wholeNumber = (min: number, max: number, unit: string) =>
   z
     .int(`must be a whole number of ${unit}`)

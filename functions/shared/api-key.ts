@@ -145,7 +145,7 @@ export class SecretsManagerApiKey implements ApiKeySource {
       let output;
       try {
         output = await this.client.send(new sdk.GetSecretValueCommand({ SecretId: this.secretArn }), {
-          abortSignal: deadlineSignal(remainingMs),
+          abortSignal: deadlineSignal(remainingMs, KEY_READ_CAP_MS),
         });
       } catch (error) {
         throw classifySecretsManagerError(error, this.secretArn);
@@ -160,6 +160,9 @@ export class SecretsManagerApiKey implements ApiKeySource {
     }
   }
 }
+
+/** Longest one key read may take, the SDK's retries included: Secrets Manager answers in milliseconds when up. */
+const KEY_READ_CAP_MS = 6000;
 
 /** Time kept for what follows a key read that ran out of time (spooling, failing the invocation). */
 const KEY_READ_RESERVE_MS = 1500;

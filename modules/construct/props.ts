@@ -63,6 +63,11 @@ export interface HttpCheck extends CheckBase {
   readonly criticalLatencyMs?: number;
   /** Follow redirects (at most 5); false compares the 3xx itself with `expectedStatus`. @default true */
   readonly followRedirects?: boolean;
+  /**
+   * Secrets Manager secret with the check's credentials (`{"headers": {...}}` and/or `{"username", "password"}`),
+   * read by the check function when it runs: never in the rule's input or Terraform state. @default none
+   */
+  readonly headersSecretArn?: string;
 }
 
 /** A Step Functions execution check (`sfn_execution_checks`). Schedule @default `rate(5 minutes)`. */

@@ -349,6 +349,7 @@ function assertValidItems(lists: Record<Kind["kind"], CheckItem[]>, logRules: Ch
           `${prop}: schedule ${JSON.stringify(item.schedule)} of ${item.name} must be rate(...) or cron(...) as EventBridge takes them.`,
         );
       }
+      if (kind.kind === "http") assertHttpCredentialsElsewhere(item);
       const first = seen.get(item.name);
       if (first !== undefined) {
         throw new Error(
@@ -357,6 +358,19 @@ function assertValidItems(lists: Record<Kind["kind"], CheckItem[]>, logRules: Ch
       }
       seen.set(item.name, prop);
     }
+  }
+}
+
+/** Literal HTTP items: credentials in the URL or in `headers` are refused at synth, as the variables refuse them at plan. */
+function assertHttpCredentialsElsewhere(item: CheckItem): void {
+  const how =
+    'Put the credentials in a Secrets Manager secret ({"username": "...", "password": "..."} or {"headers": {"Authorization": "..."}}) and set headers_secret_arn on the check.';
+  if (typeof item.url === "string" && /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*@/.test(item.url)) {
+    throw new Error(`httpChecks: the url of ${item.name} holds user info (user:password@), which is refused. ${how}`);
+  }
+  const headers = (item.headers ?? {}) as Record<string, unknown>;
+  if (Object.keys(headers).some((k) => ["authorization", "proxy-authorization", "cookie"].includes(k.toLowerCase()))) {
+    throw new Error(`httpChecks: headers of ${item.name} set Authorization, Proxy-Authorization or Cookie. ${how}`);
   }
 }
 
