@@ -300,24 +300,38 @@ export function textToMatch(message: string): string {
 
 /** Whether the rule matches a text from {@link textToMatch}: an include pattern matches and no exclude does. */
 export function ruleMatchesText(rule: CompiledRule, text: string): boolean {
-  const line: LineState = { base: text, text, lower: undefined };
+  const line: LineState = { base: text, text };
   return anyMatches(rule.includePatterns, line) && !anyMatches(rule.excludePatterns, line);
 }
 
 /**
  * One line as the per-rule checks see it. `base` is the message cut to {@link MAX_MATCH_CHARS} (the final
  * line break still there): literal checks run on it, which is sound (the text rules match is a prefix of it)
- * and exact for literals without line breaks. `text` ({@link textToMatch}) and `lower` are made on first need,
- * so a line that only meets literal checks costs no string.
+ * and exact for literals without line breaks. `text` ({@link textToMatch}) is made on first need, so a line
+ * that only meets literal checks costs no string.
  */
 interface LineState {
   base: string;
   text: string | undefined;
-  lower: string | undefined;
 }
 
 const textOf = (line: LineState): string => (line.text ??= textToMatch(line.base));
-const lowerOf = (line: LineState): string => (line.lower ??= line.base.toLowerCase());
+/**
+ * Case-insensitive (ASCII) searches for folded literals: the `i` flag without `u` folds ASCII letters only (V8
+ * never maps non-ASCII to ASCII there), which is what the folded literals need (ASCII, without k and s).
+ * Cheaper than lower-casing every line.
+ */
+const foldedSearches = new WeakMap<readonly string[], readonly RegExp[]>();
+function foldedSearch(literals: readonly string[]): readonly RegExp[] {
+  let searches = foldedSearches.get(literals);
+  if (!searches) foldedSearches.set(literals, (searches = literals.map((l) => new RegExp(escapeLiteral(l), "i"))));
+  return searches;
+}
+
+function foldedOccur(searches: readonly RegExp[], text: string): boolean {
+  for (let i = 0; i < searches.length; i++) if (searches[i]!.test(text)) return true;
+  return false;
+}
 
 /**
  * Whether one of `patterns` matches the line; each regex runs only if its prefilter passes. `hits`, when given,
@@ -346,7 +360,9 @@ function anyMatches(
     if (
       known === undefined &&
       required !== undefined &&
-      !literalsOccur(required.anyOf, required.foldCase ? lowerOf(line) : line.base)
+      !(required.foldCase
+        ? foldedOccur(foldedSearch(required.anyOf), line.base)
+        : literalsOccur(required.anyOf, line.base))
     ) {
       continue;
     }
@@ -426,7 +442,7 @@ export function ruleMatcher(rules: readonly CompiledRule[]): RuleMatcher {
     foldedScan: scan(folded, "i"),
     everyLine,
     includeLiterals,
-    line: { base: "", text: undefined, lower: undefined },
+    line: { base: "", text: undefined },
     literalHits: new Uint8Array(exactList.length + foldedList.length),
   };
 }
@@ -443,14 +459,12 @@ function recordLiterals(matcher: RuleMatcher, line: LineState): boolean {
       any = true;
     } else hits[i] = 0;
   }
-  const folded = matcher.folded;
-  if (folded.length > 0) {
-    const lower = lowerOf(line);
-    for (let i = 0; i < folded.length; i++) {
-      const hit = lower.includes(folded[i]!);
-      hits[exact.length + i] = hit ? 1 : 0;
-      any ||= hit;
-    }
+  const folded = foldedSearch(matcher.folded);
+  for (let i = 0; i < folded.length; i++) {
+    if (folded[i]!.test(base)) {
+      hits[exact.length + i] = 1;
+      any = true;
+    } else hits[exact.length + i] = 0;
   }
   return any;
 }
@@ -460,9 +474,8 @@ function holdsLiteral(matcher: RuleMatcher, line: LineState): boolean {
     return true;
   }
   if (matcher.folded.length === 0) return false;
-  // Case-insensitive ASCII without lower-casing the line: the `i` alternation (or one per literal).
   if (matcher.foldedScan !== undefined) return matcher.foldedScan.test(line.base);
-  return literalsOccur(matcher.folded, lowerOf(line));
+  return foldedOccur(foldedSearch(matcher.folded), line.base);
 }
 
 /**
@@ -475,7 +488,6 @@ export function matchingRules(matcher: RuleMatcher, message: string, out: Compil
   const line = matcher.line;
   line.base = message.length > MAX_MATCH_CHARS ? message.slice(0, MAX_MATCH_CHARS) : message;
   line.text = undefined;
-  line.lower = undefined;
   const rules = matcher.rules;
   if (matcher.exactScan !== undefined || matcher.foldedScan !== undefined) {
     // Many literals: one scan says whether any occurs; each rule then checks its own.
