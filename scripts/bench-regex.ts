@@ -57,7 +57,10 @@ export function dotStarLines(): { lines: string[]; expected: Record<string, numb
   // much: the payload is about 1 MB as delivered too.
   const random = mulberry32(10);
   const word = () =>
-    Array.from({ length: 3 + Math.floor(random() * 6) }, () => "bcdefghijklmnopqrstuvwxyz0123456789"[Math.floor(random() * 35)]).join("");
+    Array.from(
+      { length: 3 + Math.floor(random() * 6) },
+      () => "bcdefghijklmnopqrstuvwxyz0123456789"[Math.floor(random() * 35)],
+    ).join("");
   const nearMiss = ["ERRO", "imeou", "refuse", "FATA"];
   const big = (i: number) => {
     let line = `${i} ${"a ".repeat(11)}`;
