@@ -378,21 +378,26 @@ function literalsOccur(literals: readonly string[], text: string): boolean {
 
 /**
  * The rules of one log group, prepared for the per-line loop: the first check of a line is whether it holds
- * any literal that an include pattern requires (most lines hold none and are done). With few literals that is
- * a loop of `includes` (measured faster); with many, one V8 expression of escaped literals only (no
- * quantifier, so no backtracking beyond one literal per position). When some include pattern requires no
- * literal, every line is a candidate.
+ * any literal that an include pattern requires (most lines hold none and are done): one V8 expression of
+ * escaped literals only (no quantifier, so no backtracking beyond one literal per position), a native scan
+ * measured faster than a loop of `includes`. A candidate line then records which literals it holds, so most
+ * rules are decided by a table look-up. When some include pattern requires no literal, every line is a
+ * candidate.
  */
 export interface RuleMatcher {
   readonly rules: readonly CompiledRule[];
   /** The case-sensitive literals, and the case-insensitive (ASCII, lower case) ones. */
   readonly exact: readonly string[];
   readonly folded: readonly string[];
-  /** Alternations of the same, when there are many; undefined otherwise. */
+  /** `folded` as case-insensitive searches ({@link foldedSearch}). */
+  readonly foldedSearches: readonly RegExp[];
+  /** Alternations of the same (undefined when there are none): the first check of every line. */
   readonly exactScan: RegExp | undefined;
   readonly foldedScan: RegExp | undefined;
   /** Some include pattern has no literals: no line can be skipped by the first check. */
   readonly everyLine: boolean;
+  /** More than {@link SCAN_THRESHOLD} literals: a candidate line runs each rule's own checks, no table. */
+  readonly manyLiterals: boolean;
   /**
    * Per rule, per include pattern: the indices of its literals in `exact` (then `folded`, after them), or
    * undefined for a pattern without literals. Used when the first check is the includes loop: it records
@@ -404,7 +409,7 @@ export interface RuleMatcher {
   readonly literalHits: Uint8Array;
 }
 
-/** Above this many literals one alternation scan beats a loop of `includes` (npm run bench:regex measures it). */
+/** Above this many literals a table of which literals occur costs more than each rule checking its own. */
 export const SCAN_THRESHOLD = 16;
 
 const escapeLiteral = (text: string): string => text.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
@@ -423,7 +428,7 @@ export function ruleMatcher(rules: readonly CompiledRule[]): RuleMatcher {
   // The `i` flag without `u` folds ASCII letters only (V8 never maps non-ASCII to ASCII there), which is what
   // the folded literals need: they are ASCII, without k and s.
   const scan = (set: Set<string>, flags: string) =>
-    set.size <= SCAN_THRESHOLD ? undefined : new RegExp([...set].map(escapeLiteral).join("|"), flags);
+    set.size === 0 ? undefined : new RegExp([...set].map(escapeLiteral).join("|"), flags);
   const exactList = [...exact];
   const foldedList = [...folded];
   const index = new Map<string, number>();
@@ -438,9 +443,11 @@ export function ruleMatcher(rules: readonly CompiledRule[]): RuleMatcher {
     rules,
     exact: exactList,
     folded: foldedList,
+    foldedSearches: foldedSearch(foldedList),
     exactScan: scan(exact, ""),
     foldedScan: scan(folded, "i"),
     everyLine,
+    manyLiterals: exact.size + folded.size > SCAN_THRESHOLD,
     includeLiterals,
     line: { base: "", text: undefined },
     literalHits: new Uint8Array(exactList.length + foldedList.length),
@@ -459,7 +466,7 @@ function recordLiterals(matcher: RuleMatcher, line: LineState): boolean {
       any = true;
     } else hits[i] = 0;
   }
-  const folded = foldedSearch(matcher.folded);
+  const folded = matcher.foldedSearches;
   for (let i = 0; i < folded.length; i++) {
     if (folded[i]!.test(base)) {
       hits[exact.length + i] = 1;
@@ -470,12 +477,10 @@ function recordLiterals(matcher: RuleMatcher, line: LineState): boolean {
 }
 
 function holdsLiteral(matcher: RuleMatcher, line: LineState): boolean {
-  if (matcher.exactScan !== undefined ? matcher.exactScan.test(line.base) : literalsOccur(matcher.exact, line.base)) {
-    return true;
-  }
-  if (matcher.folded.length === 0) return false;
-  if (matcher.foldedScan !== undefined) return matcher.foldedScan.test(line.base);
-  return foldedOccur(foldedSearch(matcher.folded), line.base);
+  return (
+    (matcher.exactScan !== undefined && matcher.exactScan.test(line.base)) ||
+    (matcher.foldedScan !== undefined && matcher.foldedScan.test(line.base))
+  );
 }
 
 /**
@@ -489,7 +494,7 @@ export function matchingRules(matcher: RuleMatcher, message: string, out: Compil
   line.base = message.length > MAX_MATCH_CHARS ? message.slice(0, MAX_MATCH_CHARS) : message;
   line.text = undefined;
   const rules = matcher.rules;
-  if (matcher.exactScan !== undefined || matcher.foldedScan !== undefined) {
+  if (matcher.manyLiterals) {
     // Many literals: one scan says whether any occurs; each rule then checks its own.
     if (!matcher.everyLine && !holdsLiteral(matcher, line)) return out;
     for (let r = 0; r < rules.length; r++) {
@@ -499,6 +504,8 @@ export function matchingRules(matcher: RuleMatcher, message: string, out: Compil
     return out;
   }
   // Few literals: the includes loop records which occur, so most rules are decided by a table look-up.
+  // The alternations reject most lines in one native scan; the loop then says which literals a candidate holds.
+  if (!matcher.everyLine && !holdsLiteral(matcher, line)) return out;
   if (!recordLiterals(matcher, line) && !matcher.everyLine) return out;
   const literalHits = matcher.literalHits;
   for (let r = 0; r < rules.length; r++) {
