@@ -146,16 +146,13 @@ function leadingLiteralTest(source: string, re: RE2JS): ((text: string) => boole
   const literal = leadingRun(body);
   // One top-level alternative only (an alternative without literals also gives undefined).
   if (literal === "" || scanAlternatives(body, false)?.length !== 1) return undefined;
-  let anchored: RE2JS;
-  try {
-    anchored = RE2JS.compile(`${prefix}\\A(?:${body})`);
-  } catch {
-    return undefined;
-  }
+  // Compiled on first use: most rules never meet a line with their literal, and compiling costs cold start.
+  let anchored: RE2JS | undefined;
   return (text) => {
     let at = text.indexOf(literal);
     for (let tries = 0; at >= 0; tries++) {
       if (tries === LEADING_LITERAL_TRIES) return re.test(text);
+      anchored ??= RE2JS.compile(`${prefix}\\A(?:${body})`);
       if (anchored.test(at === 0 ? text : text.slice(at))) return true;
       at = text.indexOf(literal, at + 1);
     }
