@@ -11,7 +11,14 @@
 import { setFlagsFromString } from "node:v8";
 import { RE2JS } from "re2js";
 import { compileRules, evaluate } from "../functions/logs/rules";
+import type { LogsResult } from "../functions/logs/index";
 import { median } from "./lib/import-time";
+import { LocalAwsJsonServer, secretsManagerHandlers } from "./local/aws-json-server";
+import { startDynalite } from "./local/dynalite";
+import { LocalLambda } from "./local/lambda-runner";
+import { LocalMackerelServer, mulberry32 } from "./local/mackerel-server";
+import { encodeSubscriptionEvent } from "./local/log-events";
+import { HEAP_LIMIT_MB } from "./bench-logs-invocations";
 
 /** The realistic rule set: what operators write (each also excludes HealthCheck). */
 export const REALISTIC_PATTERNS = [
@@ -46,8 +53,20 @@ export const DOT_STAR_RULES = [
  * match: the first ERROR + refused + twelve a's, the second FATAL + Timeout + twelve a's.
  */
 export function dotStarLines(): { lines: string[]; expected: Record<string, number> } {
-  const filler = "ERRO imeou refuse FATA xyzzy plugh 0123456789 ".repeat(400);
-  const big = (i: number) => `${i} ${"a ".repeat(11)}${filler}`.slice(0, 16 * 1024);
+  // Near misses among pseudo-random words (no a, so that twelve a's never occur), which gzip cannot shrink
+  // much: the payload is about 1 MB as delivered too.
+  const random = mulberry32(10);
+  const word = () =>
+    Array.from(
+      { length: 3 + Math.floor(random() * 6) },
+      () => "bcdefghijklmnopqrstuvwxyz0123456789"[Math.floor(random() * 35)],
+    ).join("");
+  const nearMiss = ["ERRO", "imeou", "refuse", "FATA"];
+  const big = (i: number) => {
+    let line = `${i} ${"a ".repeat(11)}`;
+    while (line.length < 16 * 1024) line += `${random() < 0.1 ? nearMiss[Math.floor(random() * 4)] : word()} `;
+    return line.slice(0, 16 * 1024);
+  };
   const lines = Array.from({ length: 64 }, (_, i) => big(i));
   lines.push(`ERROR connection refused ${"a".repeat(12)}`, `FATAL Timeout ${"a".repeat(12)}`);
   return { lines, expected: { errors: 1, refused: 1, fatal: 1, timeouts: 1, a12: 2 } };
@@ -200,11 +219,99 @@ export function dotStarTable(f: DotStarFigures): string {
   ].join("\n");
 }
 
+export interface DotStarZipFigures {
+  encodedBytes: number;
+  ms: number;
+  counts: Record<string, number>;
+  exact: boolean;
+  peakRssBytes: number;
+}
+
+/**
+ * The same 64-line payload through the BUILT logs function (LocalLambda: a fresh process running the zip,
+ * dynalite, the local Mackerel server), with the five `.*` rules: invocation time, counts and the process's
+ * peak RSS (Lambda's Max Memory Used is the whole process).
+ */
+export async function measureDotStarZip(): Promise<DotStarZipFigures> {
+  const secretArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-AbCdEf";
+  const mackerel = await LocalMackerelServer.start({ apiKeys: ["bench-key"], services: ["bench"] });
+  const secrets = await LocalAwsJsonServer.start(secretsManagerHandlers(new Map([[secretArn, "bench-key"]])));
+  const dynamo = await startDynalite();
+  const table = await dynamo.createStateTable("bench-dotstar");
+  const logs = await LocalLambda.start("logs", {
+    env: {
+      MACKEREL_API_KEY_SECRET_ARN: secretArn,
+      MACKEREL_API_BASE_URL: mackerel.url,
+      MACKEREL_SERVICE_NAME: "bench",
+      MACKEREL_LOG_RULES: JSON.stringify(DOT_STAR_RULES),
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+      STATE_TABLE_NAME: table,
+    },
+    timeoutMs: 60_000,
+    maxOldSpaceMb: HEAP_LIMIT_MB,
+  });
+  try {
+    const { lines, expected } = dotStarLines();
+    const now = Date.now();
+    const event = encodeSubscriptionEvent({
+      messageType: "DATA_MESSAGE",
+      owner: "123456789012",
+      logGroup: "/aws/lambda/bench",
+      logStream: "bench/dotstar",
+      subscriptionFilters: ["bench"],
+      logEvents: lines.map((message, i) => ({ id: `${36_000_000_000_000_000n + BigInt(i)}`, timestamp: now, message })),
+    });
+    // Warm the container first (key read, host look-up, SDK load), as after the first delivery.
+    await logs.invokeOrThrow(
+      encodeSubscriptionEvent({
+        messageType: "DATA_MESSAGE",
+        owner: "123456789012",
+        logGroup: "/aws/lambda/bench",
+        logStream: "bench/warm-up",
+        subscriptionFilters: ["bench"],
+        logEvents: [{ id: "1", timestamp: now, message: "ERROR warm-up" }],
+      }),
+    );
+    const started = performance.now();
+    const result = (await logs.invokeOrThrow(event)) as LogsResult;
+    const ms = performance.now() - started;
+    if (result.outcome !== "processed") throw new Error(`not processed: ${result.outcome}`);
+    const counts = result.matched;
+    const exact = JSON.stringify(Object.entries(counts).sort()) === JSON.stringify(Object.entries(expected).sort());
+    return {
+      encodedBytes: event.awslogs.data.length,
+      ms,
+      counts,
+      exact,
+      peakRssBytes: (await logs.stats()).maxRssBytes,
+    };
+  } finally {
+    await logs.stop();
+    await dynamo.close();
+    await secrets.close();
+    await mackerel.close();
+  }
+}
+
+export function dotStarZipTable(f: DotStarZipFigures): string {
+  const mb = f.peakRssBytes / 1024 / 1024;
+  return [
+    `The same payload (${(f.encodedBytes / 1e6).toFixed(2)} MB as delivered) through the built logs zip (fresh process, ` +
+      `${HEAP_LIMIT_MB} MB V8 heap limit, dynalite, local Mackerel), container warmed by one small payload:`,
+    "",
+    "| invocation (decode, rules, DynamoDB, report) | counts | exact | peak RSS of the process | target |",
+    "|---:|---|---|---:|---|",
+    `| ${f.ms.toFixed(0)} ms | ${JSON.stringify(f.counts)} | ${f.exact ? "✓" : "✗"} | ${mb.toFixed(0)} MB | ≤ 1 s ${f.ms <= 1000 ? "✓" : "✗"}, ≤ 128 MB ${mb <= 128 ? "✓" : "✗"} |`,
+  ].join("\n");
+}
+
 if (require.main === module) {
   measureEngines()
     .then((rows) => {
       console.log(`${enginesTable(rows)}\n`);
-      console.log(dotStarTable(measureDotStar()));
+      console.log(`${dotStarTable(measureDotStar())}\n`);
+      return measureDotStarZip().then((f) => console.log(dotStarZipTable(f)));
     })
     .catch((error: unknown) => {
       console.error(error);

@@ -17,6 +17,14 @@ import { dependencyTable, measureDependencies } from "./bench-dependencies";
 import { logsInvocationTable, measureLogsInvocations } from "./bench-logs-invocations";
 import { logThroughputTable, measureLogThroughput, RULE_SETS } from "./bench-logs";
 import { measureRedaction, redactionTable } from "./bench-redaction";
+import {
+  dotStarTable,
+  dotStarZipTable,
+  enginesTable,
+  measureDotStar,
+  measureDotStarZip,
+  measureEngines,
+} from "./bench-regex";
 import { CountingProxy } from "./lib/counting-proxy";
 import { importTimes, median, percentile, unzipTo } from "./lib/import-time";
 import { MODULE_DIR } from "./lib/module-writer";
@@ -149,6 +157,11 @@ async function main(): Promise<void> {
 
   console.log("\n## Logs function: throughput against bare decode (I/O left out)\n");
   for (const ruleSet of RULE_SETS) console.log(`${logThroughputTable(measureLogThroughput(ruleSet))}\n`);
+
+  console.log("## Regex engines, and the .* rules of issue #10\n");
+  console.log(`${enginesTable(await measureEngines())}\n`);
+  console.log(`${dotStarTable(measureDotStar())}\n`);
+  console.log(`${dotStarZipTable(await measureDotStarZip())}\n`);
 
   console.log("## Logs function from its zip: requests per invocation and peak memory\n");
   console.log(logsInvocationTable(await measureLogsInvocations()));

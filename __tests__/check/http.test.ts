@@ -88,6 +88,12 @@ beforeAll(async () => {
     res.writeHead(301, { location: "/loop" });
     res.end();
   });
+  routes.set("/hostile", (_req, res) => {
+    // 1 MiB that almost matches the patterns below: a JSON array of near misses, then y's.
+    res.writeHead(200, { "content-type": "application/json" });
+    const items = JSON.stringify(Array.from({ length: 6000 }, (_, i) => ({ id: i, status: "okay", a: "aaaa" })));
+    res.end((items + "y".repeat(1024 * 1024)).slice(0, 1024 * 1024));
+  });
   routes.set("/large", (_req, res) => {
     // 8 MiB, the marker at the very end; written in chunks so an early close stops the transfer.
     res.writeHead(200, { "content-type": "text/plain" });
@@ -261,6 +267,22 @@ test("a large body is read only up to 1 MiB, and the transfer is stopped", async
   expect(outcome.status).toBe("CRITICAL");
   expect(outcome.message).toContain('body does not contain "MARKER" (checked the first 1 MiB)');
   expect(outcome.message.length).toBeLessThan(1024);
+});
+
+test.each([
+  '.*"status":\\s*"ok".*',
+  "(y+y+)+z",
+  "(.*a){12}x",
+  "(?i)(\\w+\\s?)+$!",
+  "(?s)(.*\\{){20}Z",
+  "[a-z]*a[a-z]{20}[0-9]",
+])("body_regex %s on a hostile 1 MiB body is judged within timeout_seconds = 1", async (pattern) => {
+  const started = performance.now();
+  const outcome = await run(http({ url: `${base}/hostile`, body_regex: pattern, timeout_seconds: 1 }));
+  const elapsed = performance.now() - started;
+  expect(outcome.status).toBe("CRITICAL");
+  expect(outcome.message).toContain("body does not match /");
+  expect(elapsed).toBeLessThan(1_000);
 });
 
 test("HEAD reads no body", async () => {

@@ -104,6 +104,14 @@ describe("RE2 syntax and semantics (what Terraform's regex() accepts is what run
     expect(compileUserPattern(source).test(text)).toBe(expected);
   });
 
+  test("a pattern with a leading literal is tried at each occurrence, overlapping ones too, then searched", () => {
+    expect(compileUserPattern("aa[b]").test("aaab")).toBe(true); // occurrences of "aa" at 0 and 1
+    expect(compileUserPattern("ab+c").test(`${"ab ".repeat(10)}abbbc`)).toBe(true); // past the tries
+    expect(compileUserPattern("ab+c").test(`${"ab ".repeat(10)}abd`)).toBe(false);
+    expect(compileUserPattern("(?m)x\\d$").test("y\nx1\nz")).toBe(true);
+    expect(compileUserPattern("(?m)x\\d^").test("x1\n")).toBe(false);
+  });
+
   test("an empty pattern (matches every line) is refused", () => {
     expect(problemOf("")).toBe("empty");
   });

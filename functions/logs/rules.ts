@@ -300,24 +300,38 @@ export function textToMatch(message: string): string {
 
 /** Whether the rule matches a text from {@link textToMatch}: an include pattern matches and no exclude does. */
 export function ruleMatchesText(rule: CompiledRule, text: string): boolean {
-  const line: LineState = { base: text, text, lower: undefined };
+  const line: LineState = { base: text, text };
   return anyMatches(rule.includePatterns, line) && !anyMatches(rule.excludePatterns, line);
 }
 
 /**
  * One line as the per-rule checks see it. `base` is the message cut to {@link MAX_MATCH_CHARS} (the final
  * line break still there): literal checks run on it, which is sound (the text rules match is a prefix of it)
- * and exact for literals without line breaks. `text` ({@link textToMatch}) and `lower` are made on first need,
- * so a line that only meets literal checks costs no string.
+ * and exact for literals without line breaks. `text` ({@link textToMatch}) is made on first need, so a line
+ * that only meets literal checks costs no string.
  */
 interface LineState {
   base: string;
   text: string | undefined;
-  lower: string | undefined;
 }
 
 const textOf = (line: LineState): string => (line.text ??= textToMatch(line.base));
-const lowerOf = (line: LineState): string => (line.lower ??= line.base.toLowerCase());
+/**
+ * Case-insensitive (ASCII) searches for folded literals: the `i` flag without `u` folds ASCII letters only (V8
+ * never maps non-ASCII to ASCII there), which is what the folded literals need (ASCII, without k and s).
+ * Cheaper than lower-casing every line.
+ */
+const foldedSearches = new WeakMap<readonly string[], readonly RegExp[]>();
+function foldedSearch(literals: readonly string[]): readonly RegExp[] {
+  let searches = foldedSearches.get(literals);
+  if (!searches) foldedSearches.set(literals, (searches = literals.map((l) => new RegExp(escapeLiteral(l), "i"))));
+  return searches;
+}
+
+function foldedOccur(searches: readonly RegExp[], text: string): boolean {
+  for (let i = 0; i < searches.length; i++) if (searches[i]!.test(text)) return true;
+  return false;
+}
 
 /**
  * Whether one of `patterns` matches the line; each regex runs only if its prefilter passes. `hits`, when given,
@@ -346,7 +360,9 @@ function anyMatches(
     if (
       known === undefined &&
       required !== undefined &&
-      !literalsOccur(required.anyOf, required.foldCase ? lowerOf(line) : line.base)
+      !(required.foldCase
+        ? foldedOccur(foldedSearch(required.anyOf), line.base)
+        : literalsOccur(required.anyOf, line.base))
     ) {
       continue;
     }
@@ -362,21 +378,26 @@ function literalsOccur(literals: readonly string[], text: string): boolean {
 
 /**
  * The rules of one log group, prepared for the per-line loop: the first check of a line is whether it holds
- * any literal that an include pattern requires (most lines hold none and are done). With few literals that is
- * a loop of `includes` (measured faster); with many, one V8 expression of escaped literals only (no
- * quantifier, so no backtracking beyond one literal per position). When some include pattern requires no
- * literal, every line is a candidate.
+ * any literal that an include pattern requires (most lines hold none and are done): one V8 expression of
+ * escaped literals only (no quantifier, so no backtracking beyond one literal per position), a native scan
+ * measured faster than a loop of `includes`. A candidate line then records which literals it holds, so most
+ * rules are decided by a table look-up. When some include pattern requires no literal, every line is a
+ * candidate.
  */
 export interface RuleMatcher {
   readonly rules: readonly CompiledRule[];
   /** The case-sensitive literals, and the case-insensitive (ASCII, lower case) ones. */
   readonly exact: readonly string[];
   readonly folded: readonly string[];
-  /** Alternations of the same, when there are many; undefined otherwise. */
+  /** `folded` as case-insensitive searches ({@link foldedSearch}). */
+  readonly foldedSearches: readonly RegExp[];
+  /** Alternations of the same (undefined when there are none): the first check of every line. */
   readonly exactScan: RegExp | undefined;
   readonly foldedScan: RegExp | undefined;
   /** Some include pattern has no literals: no line can be skipped by the first check. */
   readonly everyLine: boolean;
+  /** More than {@link SCAN_THRESHOLD} literals: a candidate line runs each rule's own checks, no table. */
+  readonly manyLiterals: boolean;
   /**
    * Per rule, per include pattern: the indices of its literals in `exact` (then `folded`, after them), or
    * undefined for a pattern without literals. Used when the first check is the includes loop: it records
@@ -388,7 +409,7 @@ export interface RuleMatcher {
   readonly literalHits: Uint8Array;
 }
 
-/** Above this many literals one alternation scan beats a loop of `includes` (npm run bench:regex measures it). */
+/** Above this many literals a table of which literals occur costs more than each rule checking its own. */
 export const SCAN_THRESHOLD = 16;
 
 const escapeLiteral = (text: string): string => text.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
@@ -407,7 +428,7 @@ export function ruleMatcher(rules: readonly CompiledRule[]): RuleMatcher {
   // The `i` flag without `u` folds ASCII letters only (V8 never maps non-ASCII to ASCII there), which is what
   // the folded literals need: they are ASCII, without k and s.
   const scan = (set: Set<string>, flags: string) =>
-    set.size <= SCAN_THRESHOLD ? undefined : new RegExp([...set].map(escapeLiteral).join("|"), flags);
+    set.size === 0 ? undefined : new RegExp([...set].map(escapeLiteral).join("|"), flags);
   const exactList = [...exact];
   const foldedList = [...folded];
   const index = new Map<string, number>();
@@ -422,11 +443,13 @@ export function ruleMatcher(rules: readonly CompiledRule[]): RuleMatcher {
     rules,
     exact: exactList,
     folded: foldedList,
+    foldedSearches: foldedSearch(foldedList),
     exactScan: scan(exact, ""),
     foldedScan: scan(folded, "i"),
     everyLine,
+    manyLiterals: exact.size + folded.size > SCAN_THRESHOLD,
     includeLiterals,
-    line: { base: "", text: undefined, lower: undefined },
+    line: { base: "", text: undefined },
     literalHits: new Uint8Array(exactList.length + foldedList.length),
   };
 }
@@ -443,26 +466,21 @@ function recordLiterals(matcher: RuleMatcher, line: LineState): boolean {
       any = true;
     } else hits[i] = 0;
   }
-  const folded = matcher.folded;
-  if (folded.length > 0) {
-    const lower = lowerOf(line);
-    for (let i = 0; i < folded.length; i++) {
-      const hit = lower.includes(folded[i]!);
-      hits[exact.length + i] = hit ? 1 : 0;
-      any ||= hit;
-    }
+  const folded = matcher.foldedSearches;
+  for (let i = 0; i < folded.length; i++) {
+    if (folded[i]!.test(base)) {
+      hits[exact.length + i] = 1;
+      any = true;
+    } else hits[exact.length + i] = 0;
   }
   return any;
 }
 
 function holdsLiteral(matcher: RuleMatcher, line: LineState): boolean {
-  if (matcher.exactScan !== undefined ? matcher.exactScan.test(line.base) : literalsOccur(matcher.exact, line.base)) {
-    return true;
-  }
-  if (matcher.folded.length === 0) return false;
-  // Case-insensitive ASCII without lower-casing the line: the `i` alternation (or one per literal).
-  if (matcher.foldedScan !== undefined) return matcher.foldedScan.test(line.base);
-  return literalsOccur(matcher.folded, lowerOf(line));
+  return (
+    (matcher.exactScan !== undefined && matcher.exactScan.test(line.base)) ||
+    (matcher.foldedScan !== undefined && matcher.foldedScan.test(line.base))
+  );
 }
 
 /**
@@ -475,9 +493,8 @@ export function matchingRules(matcher: RuleMatcher, message: string, out: Compil
   const line = matcher.line;
   line.base = message.length > MAX_MATCH_CHARS ? message.slice(0, MAX_MATCH_CHARS) : message;
   line.text = undefined;
-  line.lower = undefined;
   const rules = matcher.rules;
-  if (matcher.exactScan !== undefined || matcher.foldedScan !== undefined) {
+  if (matcher.manyLiterals) {
     // Many literals: one scan says whether any occurs; each rule then checks its own.
     if (!matcher.everyLine && !holdsLiteral(matcher, line)) return out;
     for (let r = 0; r < rules.length; r++) {
@@ -487,6 +504,8 @@ export function matchingRules(matcher: RuleMatcher, message: string, out: Compil
     return out;
   }
   // Few literals: the includes loop records which occur, so most rules are decided by a table look-up.
+  // The alternations reject most lines in one native scan; the loop then says which literals a candidate holds.
+  if (!matcher.everyLine && !holdsLiteral(matcher, line)) return out;
   if (!recordLiterals(matcher, line) && !matcher.everyLine) return out;
   const literalHits = matcher.literalHits;
   for (let r = 0; r < rules.length; r++) {

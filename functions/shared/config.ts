@@ -28,7 +28,7 @@ const environmentSchema = z.object({
   /** JSON array of the module's own log group names: the loop guard. */
   MACKEREL_SERVERLESS_OWN_LOG_GROUPS: optionalString,
   STATE_TABLE_NAME: optionalString,
-  /** JSON list of the log rules (`jsonencode(var.log_rules)`): the logs function and the tick. */
+  /** JSON list of the log rules, for the logs function and the tick run without the module (which sets the digest below). */
   MACKEREL_LOG_RULES: optionalString,
   /** Set by the module: the rules are in the state table item config/log_rules, with this SHA-256 (hex). */
   MACKEREL_LOG_RULES_SHA256: optionalString,

@@ -107,7 +107,7 @@ export function compileUserPattern(source: string): UserPattern {
     source,
     required,
     plain,
-    test: plain ? (text) => text.includes(source) : (text) => re.test(text),
+    test: plain ? (text) => text.includes(source) : (leadingLiteralTest(source, re) ?? ((text) => re.test(text))),
     replaceAll,
     [Symbol.replace]: replaceAll,
   };
@@ -124,6 +124,75 @@ export function passesPrefilter(required: RequiredLiterals | undefined, text: st
   const candidate = required.foldCase ? text.toLowerCase() : text;
   for (const literal of required.anyOf) if (candidate.includes(literal)) return true;
   return false;
+}
+
+/** Occurrences of a leading literal tried one by one before a whole-text search (which bounds the work). */
+const LEADING_LITERAL_TRIES = 4;
+
+/**
+ * For a pattern that starts with a literal (`duration=\d+ms`, `status=5[0-9]{2}`) and has no top-level
+ * alternative, every match starts at an occurrence of that literal: try the pattern anchored there, on the
+ * rest of the text only, instead of searching the whole text (re2js's cost is per character scanned).
+ * After {@link LEADING_LITERAL_TRIES} occurrences it searches the whole text once: linear either way.
+ *
+ * Sound because the slice starts at a code point boundary (the literal's first code point) and nothing in
+ * the pattern looks before the literal (`\A` anchors the try, whatever `(?m)` says).
+ */
+function leadingLiteralTest(source: string, re: RE2JS): ((text: string) => boolean) | undefined {
+  const flags = /^\(\?([imsU]+)\)/.exec(source);
+  const prefix = flags ? flags[0] : "";
+  if (flags?.[1]!.includes("i")) return undefined;
+  const body = source.slice(prefix.length);
+  const literal = leadingRun(body);
+  // One top-level alternative only (an alternative without literals also gives undefined).
+  if (literal === "" || scanAlternatives(body, false)?.length !== 1) return undefined;
+  // Compiled on first use: most rules never meet a line with their literal, and compiling costs cold start.
+  let anchored: RE2JS | undefined;
+  return (text) => {
+    let at = text.indexOf(literal);
+    for (let tries = 0; at >= 0; tries++) {
+      if (tries === LEADING_LITERAL_TRIES) return re.test(text);
+      anchored ??= RE2JS.compile(`${prefix}\\A(?:${body})`);
+      if (anchored.test(at === 0 ? text : text.slice(at))) return true;
+      at = text.indexOf(literal, at + 1);
+    }
+    return false;
+  };
+}
+
+/** The literal characters `body` starts with, up to the first other atom (an optional last one excluded). */
+function leadingRun(body: string): string {
+  let run = "";
+  let i = 0;
+  while (i < body.length) {
+    const c = body[i]!;
+    let ch: string;
+    let width: number;
+    if (c === "\\") {
+      const kind = body[i + 1];
+      if (kind === undefined || /[0-9A-Za-z]/.test(kind)) break;
+      const cp = body.codePointAt(i + 1)!;
+      ch = String.fromCodePoint(cp);
+      width = 1 + ch.length;
+    } else if ("|()[].^$*+?{".includes(c)) {
+      break;
+    } else {
+      const cp = body.codePointAt(i)!;
+      ch = String.fromCodePoint(cp);
+      width = ch.length;
+    }
+    const next = body[i + width];
+    // A quantified character: optional (`?`, `*`, `{0,…}`) ends the run before it; `+`/`{n≥1}` after it.
+    if (next === "?" || next === "*") break;
+    if (next === "{" && REPEAT.test(body.slice(i + width, i + width + 12))) {
+      if (Number(REPEAT.exec(body.slice(i + width))![1]) > 0) run += ch;
+      break;
+    }
+    run += ch;
+    if (next === "+") break;
+    i += width;
+  }
+  return run;
 }
 
 // ----- required literals -----
