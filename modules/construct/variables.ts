@@ -462,7 +462,7 @@ export const VARIABLES: VariableDefinition[] = [
     type: "string",
     default: null,
     description:
-      "SNS topic for the module's own CloudWatch alarms (every function's errors and throttles, the spool's dead-letter queue not empty, a spooled write waiting over an hour): alarm and OK actions.",
+      "SNS topic for the module's own CloudWatch alarms (every function's errors and throttles, the spool's dead-letter queue not empty, a spooled write waiting over an hour): alarm and OK actions. Without it the alarms exist but notify nobody.",
     validations: [
       {
         condition: `var.alarm_sns_topic_arn == null ? true : can(regex("${TF_ARN("sns")}.+$", var.alarm_sns_topic_arn))`,

@@ -97,13 +97,17 @@ let stsUrl: string | undefined;
  */
 export function localStsUrl(): string {
   if (stsUrl) return stsUrl;
-  const portFile = join(mkdtempSync(join(tmpdir(), "sts-")), "port");
+  const portDir = mkdtempSync(join(tmpdir(), "sts-"));
+  const portFile = join(portDir, "port");
   const child = spawn(process.execPath, [join(ROOT, "scripts", "local", "sts-server.mjs"), portFile], {
     stdio: ["pipe", "ignore", "inherit"],
   });
   child.unref();
   (child.stdin as unknown as { unref?: () => void }).unref?.();
-  process.once("exit", () => child.kill());
+  process.once("exit", () => {
+    child.kill();
+    rmSync(portDir, { recursive: true, force: true });
+  });
   const deadline = Date.now() + 10_000;
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   while (!existsSync(portFile) || readFileSync(portFile, "utf8") === "") {
