@@ -1,28 +1,18 @@
 /**
- * `npm run release:check`: what must hold before tagging a release. Run after `npm run build`:
- * the committed modules match the sources (a rebuild changed nothing), and CHANGELOG.md has an entry
- * for the version in package.json.
+ * `npm run release:check` (after `npm run build`): the version, CHANGELOG.md, the README's `?ref=`, the
+ * committed modules and the tag `v<version>` (when it exists) agree (scripts/lib/release.ts). Then tag the
+ * release commit `v<version>`: Terraform users pin `source = "git::...//modules/mackerel-serverless?ref=v<version>"`.
  */
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { ROOT } from "./lib/bundle";
+import { checkRelease } from "./lib/release";
 
-const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
-const problems: string[] = [];
-
-if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version)) problems.push(`package.json version ${version} is not semver`);
-const changelog = readFileSync(join(ROOT, "CHANGELOG.md"), "utf8");
-if (!changelog.includes(`## [${version}]`)) problems.push(`CHANGELOG.md has no "## [${version}]" section`);
-
-const stale = execFileSync("git", ["status", "--porcelain", "--", "modules", "README.md"], {
-  cwd: ROOT,
-  encoding: "utf8",
-});
-if (stale.trim() !== "") problems.push(`the committed modules differ from a rebuild:\n${stale}`);
-
-if (problems.length > 0) {
-  console.error(`release check failed for v${version}:\n- ${problems.join("\n- ")}`);
+const result = checkRelease(ROOT);
+if (result.problems.length > 0) {
+  console.error(`release check failed for ${result.tag}:\n- ${result.problems.join("\n- ")}`);
   process.exit(1);
 }
-console.log(`release check passed: v${version} (tag it v${version})`);
+console.log(
+  result.tagged
+    ? `release check passed: ${result.tag} is tagged and holds these modules`
+    : `release check passed: tag this commit ${result.tag} (git tag ${result.tag} && git push origin ${result.tag})`,
+);

@@ -62,17 +62,17 @@ const OPTIONAL_METRIC_STATEMENTS: Record<string, { actions: string[]; resource: 
   SpoolWritesMackerelCouldNotTake: {
     actions: ["sqs:SendMessage"],
     resource:
-      /^format\("arn:%s:%s:%s:%s:%s", local\.aws\.partition, "sqs", local\.aws\.region, local\.aws\.account_id, "\$\{var\.name\}-spool\.fifo"\)$/,
+      /^format\("arn:%s:%s:%s:%s:%s%s", local\.aws\.partition, "sqs", local\.aws\.region, local\.aws\.account_id, var\.name, "-spool\.fifo"\)$/,
   },
   // The host id shared through the state table (a LeadingKeys condition limits it to the host item).
   MackerelHostId: {
     actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    resource: /"dynamodb", local\.aws\.region, local\.aws\.account_id, "table\/\$\{var\.name\}-state"/,
+    resource: /"dynamodb", local\.aws\.region, local\.aws\.account_id, "table\/", var\.name, "-state"/,
   },
   // Distinct occurredAt seconds per (host, check), limited to the `check#…` items.
   CheckReportSeconds: {
     actions: ["dynamodb:UpdateItem"],
-    resource: /"dynamodb", local\.aws\.region, local\.aws\.account_id, "table\/\$\{var\.name\}-state"/,
+    resource: /"dynamodb", local\.aws\.region, local\.aws\.account_id, "table\/", var\.name, "-state"/,
   },
 };
 
@@ -294,7 +294,7 @@ describe("the module stack (modules/mackerel-serverless)", () => {
       actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
       // Composed from the provider's location and the log group's name (known at plan).
       resource:
-        'format("arn:%s:%s:%s:%s:%s", local.aws.partition, "logs", local.aws.region, local.aws.account_id, "log-group:/aws/lambda/${var.name}-metric:*")',
+        'format("arn:%s:%s:%s:%s:%s%s%s", local.aws.partition, "logs", local.aws.region, local.aws.account_id, "log-group:/aws/lambda/", var.name, "-metric:*")',
       conditional: false,
     });
     expect(secret).toMatchObject({

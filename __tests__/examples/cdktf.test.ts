@@ -36,7 +36,7 @@ describe("examples/cdktf synthesizes", () => {
       for (const fn of functions) expect(fn.filename).toMatch(/^assets\/.+\.zip$/);
       const [machine] = Object.values(tf.resource.aws_sfn_state_machine!);
       expect(machine!.definition).toContain("ExtractPostMetric");
-      expect(machine!.definition).toContain("jobs.load.failed");
+      expect(machine!.definition).toContain("jobs.failed.load");
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }

@@ -94,7 +94,8 @@ describeWithTerraform("terraform: examples/scheduled-checks", () => {
         value_field: null,
         warning: 1,
         critical: 100,
-        direction: null,
+        // Defaults are in the variable's type: the plan shows what will run.
+        direction: "above",
         notification_interval: null,
         max_check_attempts: null,
       },
@@ -103,20 +104,22 @@ describeWithTerraform("terraform: examples/scheduled-checks", () => {
       kind: "http",
       url: "https://api.example.com/health",
       body_contains: '"status":"ok"',
-      method: null,
-      follow_redirects: null,
+      method: "GET",
+      expected_status: [200],
+      follow_redirects: true,
       max_check_attempts: 3,
     });
     expect(input('aws_cloudwatch_event_target.sfn_execution_check["orders-failures"]').check).toMatchObject({
       kind: "sfn_execution",
-      statuses: null,
-      critical: null,
+      statuses: ["FAILED", "TIMED_OUT", "ABORTED"],
+      window_minutes: 60,
+      critical: 1,
       max_running_minutes: 120,
     });
     expect(input('aws_cloudwatch_event_target.log_freshness_check["ingest-alive"]').check).toEqual({
       kind: "log_freshness",
       name: "ingest-alive",
-      schedule: null,
+      schedule: "rate(5 minutes)",
       log_group_name: "/aws/lambda/ingest",
       max_age_minutes: 30,
       notification_interval: null,

@@ -3,7 +3,7 @@
  * in examples/ is valid ASL and runs end to end — metric Task states bound to the BUILT metric function,
  * posting to the local Mackerel server.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { StateMachineDefinition } from "aws-local-stepfunctions";
 import { retryProblems } from "../../modules/construct/step-functions";
@@ -120,10 +120,7 @@ describeWithTerraform("terraform: examples/step-functions", () => {
     // The AWS provider validates every state machine definition it already knows at plan time
     // (ValidateStateMachineDefinition); offline, that call goes to asl-validator behind a local endpoint.
     sfn = await startValidationServerProcess(join(workspace.dir, "..", "validated.jsonl"));
-    writeFileSync(
-      join(workspace.dir, "sfn_endpoint_override.tf"),
-      `provider "aws" {\n  endpoints {\n    sfn = "${sfn.url}"\n  }\n}\n`,
-    );
+    workspace.useEndpoints({ sfn: sfn.url });
     expectCleanInit(workspace);
   });
   afterAll(async () => {

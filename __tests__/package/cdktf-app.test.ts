@@ -66,7 +66,7 @@ class MonitoringStack extends TerraformStack {
       name: "Import",
       state: { Type: "Task", Resource: "arn:aws:lambda:ap-northeast-1:123456789012:function:import" },
       metricFunctionArn: mackerel.metric.lambda.arn,
-      metricName: "jobs.import.failed",
+      metricName: "jobs.failed.import",
     });
     new TerraformOutput(this, "states", { value: Fn.jsonencode(states) });
   }

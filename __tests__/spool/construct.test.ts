@@ -66,10 +66,10 @@ function expressionAt(text: string, start: number): string {
 }
 
 /** ARNs of the module's own resources: composed from the provider's location (local.aws) and the names. */
-const ownArn = (service: string, resource: string) =>
-  `format("arn:%s:%s:%s:%s:%s", local.aws.partition, "${service}", local.aws.region, local.aws.account_id, "${resource}")`;
-const SPOOL_ARN = ownArn("sqs", "${var.name}-spool.fifo");
-const DLQ_ARN = ownArn("sqs", "${var.name}-spool-dlq.fifo");
+const ownArn = (service: string, suffix: string) =>
+  `format("arn:%s:%s:%s:%s:%s%s", local.aws.partition, "${service}", local.aws.region, local.aws.account_id, var.name, "${suffix}")`;
+const SPOOL_ARN = ownArn("sqs", "-spool.fifo");
+const DLQ_ARN = ownArn("sqs", "-spool-dlq.fifo");
 /** The secret as given when complete, else AWS's form for a partial ARN. */
 const SECRET_RESOURCE =
   'can(regex("-[A-Za-z0-9]{6}$", var.api_key_secret_arn)) ? var.api_key_secret_arn : format("%s-??????", var.api_key_secret_arn)';

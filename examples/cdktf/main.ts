@@ -5,7 +5,7 @@
  *   npx cdktf synth     (or: npx tsx main.ts)
  *   npx cdktf deploy
  *
- * In your own project, import from the package instead of the relative path.
+ * In your own project, import from the package instead: `import { jobStates, MackerelServerless } from "mackerel-serverless"`.
  */
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
@@ -66,7 +66,7 @@ export class MonitoringStack extends TerraformStack {
             name: "Extract",
             state: { Type: "Task", Resource: extractArn.stringValue },
             metricFunctionArn: mackerel.metric.lambda.arn,
-            metricName: "jobs.extract.failed",
+            metricName: "jobs.failed.extract",
           }),
         },
         {
@@ -75,7 +75,7 @@ export class MonitoringStack extends TerraformStack {
             name: "Load",
             state: { Type: "Task", Resource: loadArn.stringValue },
             metricFunctionArn: mackerel.metric.lambda.arn,
-            metricName: "jobs.load.failed",
+            metricName: "jobs.failed.load",
           }),
         },
       ],

@@ -93,7 +93,7 @@ module "extract_states" {
   name                = "Extract"
   state               = { Type = "Task", Resource = var.extract_function_arn }
   metric_function_arn = module.mackerel.metric_function_arn
-  metric_name         = "jobs.extract.failed"
+  metric_name         = "jobs.failed.extract"
   next                = "Load"
 }
 
@@ -102,7 +102,7 @@ module "load_states" {
   name                = "Load"
   state               = { Type = "Task", Resource = var.load_function_arn }
   metric_function_arn = module.mackerel.metric_function_arn
-  metric_name         = "jobs.load.failed"
+  metric_name         = "jobs.failed.load"
 }
 
 resource "aws_iam_role" "nightly" {

@@ -55,10 +55,18 @@ export function functionLogGroupName(prefix: string, fn: FunctionName): string {
 
 /**
  * The ARN of one of the module's own resources, composed from the provider's location and the resource's
- * name: known at plan (so policies show in full) and never taken from an input ARN.
+ * name (given in parts, e.g. `"table/", prefix, "-state"`): known at plan (so policies show in full) and
+ * never taken from an input ARN.
  */
-export function ownArn(aws: AwsLocation, service: string, resource: string): string {
-  return Fn.format("arn:%s:%s:%s:%s:%s", [aws.partition, service, aws.region, aws.accountId, resource]);
+export function ownArn(aws: AwsLocation, service: string, ...resource: string[]): string {
+  // The resource's parts as arguments, never a token inside a literal (which cdktf cannot escape).
+  return Fn.format(`arn:%s:%s:%s:%s:${"%s".repeat(resource.length)}`, [
+    aws.partition,
+    service,
+    aws.region,
+    aws.accountId,
+    ...resource,
+  ]);
 }
 
 /** `Fn.format("%s:*", [arn])`: the ARN of everything under a resource (log streams, versions). */

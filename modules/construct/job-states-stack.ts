@@ -42,7 +42,7 @@ export const JOB_STATES_VARIABLES: VariableDefinition[] = [
   {
     name: "metric_name",
     type: "string",
-    description: "Service metric set to 1 when the job failed and 0 when it succeeded, e.g. jobs.import.failed.",
+    description: "Service metric set to 1 when the job failed and 0 when it succeeded, e.g. jobs.failed.import.",
     validations: [
       {
         condition: 'can(regex("^[a-zA-Z0-9._-]+$", var.metric_name))',

@@ -88,7 +88,7 @@ export class ModuleFunction extends Construct {
       Effect: "Allow",
       Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
       // Composed (not the log group's attribute) so that the plan shows the policy in full.
-      Resource: ownArn(props.aws, "logs", `log-group:${functionLogGroupName(props.prefix, fn)}:*`),
+      Resource: ownArn(props.aws, "logs", "log-group:/aws/lambda/", props.prefix, `-${fn}:*`),
     };
     const fixed = [ownLogs, ...props.statements];
     const policy = Fn.jsonencode({

@@ -91,8 +91,8 @@ export class Spool extends Construct {
     }).overrideLogicalId("spool_dead_letter");
 
     // Composed from the names (known at plan, so the policies show in full).
-    this.queueArn = ownArn(props.aws, "sqs", `${props.prefix}-spool.fifo`);
-    this.deadLetterQueueArn = ownArn(props.aws, "sqs", `${props.prefix}-spool-dlq.fifo`);
+    this.queueArn = ownArn(props.aws, "sqs", props.prefix, "-spool.fifo");
+    this.deadLetterQueueArn = ownArn(props.aws, "sqs", props.prefix, "-spool-dlq.fifo");
     this.sendStatement = {
       Sid: "SpoolWritesMackerelCouldNotTake",
       Effect: "Allow",

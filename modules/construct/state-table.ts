@@ -31,7 +31,7 @@ export class StateTable extends Construct {
 
   constructor(scope: Construct, id: string, props: StateTableProps) {
     super(scope, id);
-    this.arn = ownArn(props.aws, "dynamodb", `table/${props.prefix}-state`);
+    this.arn = ownArn(props.aws, "dynamodb", "table/", props.prefix, "-state");
     const { partitionKey, sortKey, ttlAttribute } = STATE_TABLE_KEYS;
     this.table = new DynamodbTable(this, "table", {
       name: `${props.prefix}-state`,

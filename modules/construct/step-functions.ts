@@ -67,7 +67,7 @@ export interface JobStatesProps {
   state: Record<string, unknown> | IResolvable;
   /** `module.<name>.metric_function_arn`. */
   metricFunctionArn: string;
-  /** Service metric that gets 1 when the job failed and 0 when it succeeded, e.g. `jobs.import.failed`. */
+  /** Service metric that gets 1 when the job failed and 0 when it succeeded, e.g. `jobs.failed.import`. */
   metricName: string;
   /** Mackerel service; default: the module's `service_name`. May be a token that is null. */
   serviceName?: string;

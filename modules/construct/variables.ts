@@ -2,8 +2,11 @@
  * The module's input variables: one table that the module stack turns into Terraform variables
  * (with their validation blocks) and the README generator turns into the inputs table.
  *
- * Conditions are Terraform expressions (Go RE2 regexes, Terraform >= 1.5). Null optional attributes
- * are allowed through: the functions apply the documented defaults.
+ * Conditions are Terraform expressions (Go RE2 regexes, Terraform >= 1.5). Optional object attributes
+ * carry their defaults in the type (`optional(type, default)`), so a plan shows what will run; the
+ * functions keep the same defaults only as a guard (CDKTF literal items leave them out). Attributes
+ * whose absence is the default (no threshold, no body check, Mackerel's own notification interval)
+ * stay `optional(type)`: null.
  */
 
 export interface VariableValidation {
@@ -378,7 +381,7 @@ export const VARIABLES: VariableDefinition[] = [
   },
   {
     name: "log_rules",
-    type: "list(object({ name = string, log_groups = optional(list(string)), include = list(string), exclude = optional(list(string)), status = optional(string), recover_after_minutes = optional(number), max_samples = optional(number), notification_interval = optional(number), redact = optional(list(string)) }))",
+    type: 'list(object({ name = string, log_groups = optional(list(string)), include = list(string), exclude = optional(list(string), []), status = optional(string, "CRITICAL"), recover_after_minutes = optional(number, 10), max_samples = optional(number, 5), notification_interval = optional(number), redact = optional(list(string), []) }))',
     default: [],
     description:
       "Log rules of the logs function. log_groups: globs (* and ?; default all); include/exclude: regexes (exclude wins); status WARNING|CRITICAL (default CRITICAL); recover_after_minutes (default 10) before OK is posted; max_samples (default 5) lines in the report; notification_interval minutes (>= 10); redact: extra regexes masked in samples. Metric: logs.<name>.count in service_name.",
@@ -411,7 +414,7 @@ export const VARIABLES: VariableDefinition[] = [
   },
   {
     name: "logs_insights_checks",
-    type: `list(object({ name = string, schedule = optional(string), log_group_names = list(string), query = string, window_minutes = optional(number), offset_minutes = optional(number), value_field = optional(string), warning = optional(number), critical = optional(number), direction = optional(string), ${CHECK_ALERT_ATTRIBUTES} }))`,
+    type: `list(object({ name = string, schedule = optional(string, "rate(5 minutes)"), log_group_names = list(string), query = string, window_minutes = optional(number, 5), offset_minutes = optional(number, 0), value_field = optional(string), warning = optional(number), critical = optional(number), direction = optional(string, "above"), ${CHECK_ALERT_ATTRIBUTES} }))`,
     default: [],
     description:
       "Scheduled CloudWatch Logs Insights queries over [now - offset - window, now - offset), now floored to the minute (defaults: schedule rate(5 minutes), window_minutes 5, offset_minutes 0). The value is the number of result rows, or the numeric field value_field of the first row; a stats ... by query posts one metric checks.<name>.<group> per group and their total as checks.<name>.value. warning/critical are reached at >= (direction above, default) or <= (below). A query that cannot complete in the function's time is stopped and reported UNKNOWN. notification_interval (minutes, >= 10) and max_check_attempts (1-10) go to Mackerel with each report.",
@@ -462,7 +465,7 @@ export const VARIABLES: VariableDefinition[] = [
   },
   {
     name: "http_checks",
-    type: `list(object({ name = string, schedule = optional(string), url = string, method = optional(string), headers = optional(map(string)), expected_status = optional(list(number)), body_contains = optional(string), body_regex = optional(string), timeout_seconds = optional(number), warning_latency_ms = optional(number), critical_latency_ms = optional(number), follow_redirects = optional(bool), headers_secret_arn = optional(string, null), ${CHECK_ALERT_ATTRIBUTES} }))`,
+    type: `list(object({ name = string, schedule = optional(string, "rate(1 minute)"), url = string, method = optional(string, "GET"), headers = optional(map(string), {}), expected_status = optional(list(number), [200]), body_contains = optional(string), body_regex = optional(string), timeout_seconds = optional(number, 10), warning_latency_ms = optional(number), critical_latency_ms = optional(number), follow_redirects = optional(bool, true), headers_secret_arn = optional(string, null), ${CHECK_ALERT_ATTRIBUTES} }))`,
     default: [],
     description:
       'HTTP checks with Node\'s fetch (default schedule rate(1 minute)): method (default GET), headers, expected_status (default [200]), body_contains, body_regex (checked against the first 1 MiB of the body), timeout_seconds for the whole exchange (default 10), warning_latency_ms/critical_latency_ms (reached at >=). Redirects are followed (at most 5; credentials are not sent to another origin) unless follow_redirects = false, in which case the 3xx itself is compared with expected_status. CRITICAL with the reason: DNS, connect, TLS, timeout, status, or body mismatch (with a redacted excerpt). Metrics: checks.<name>.latency_ms and checks.<name>.status_code (0 when no response). Header values travel in the rule\'s input (visible in EventBridge and in Terraform state): non-secret values only, and never Authorization, Proxy-Authorization or Cookie. Credentials go in a Secrets Manager secret named by headers_secret_arn (default null), which the check function reads when it runs: {"headers": {"Authorization": "Bearer ..."}} and/or {"username": ..., "password": ...} (basic auth); the function\'s role may read exactly those secrets. A url with user info (user:password@) is refused.',
@@ -526,7 +529,7 @@ export const VARIABLES: VariableDefinition[] = [
   },
   {
     name: "sfn_execution_checks",
-    type: `list(object({ name = string, schedule = optional(string), state_machine_arn = string, window_minutes = optional(number), statuses = optional(list(string)), warning = optional(number), critical = optional(number), max_running_minutes = optional(number), ${CHECK_ALERT_ATTRIBUTES} }))`,
+    type: `list(object({ name = string, schedule = optional(string, "rate(5 minutes)"), state_machine_arn = string, window_minutes = optional(number, 60), statuses = optional(list(string), ["FAILED", "TIMED_OUT", "ABORTED"]), warning = optional(number), critical = optional(number, 1), max_running_minutes = optional(number), ${CHECK_ALERT_ATTRIBUTES} }))`,
     default: [],
     description:
       "Step Functions execution checks (default schedule rate(5 minutes)): executions that started within window_minutes (default 60) with a status in statuses (default FAILED, TIMED_OUT, ABORTED) are counted against warning/critical (reached at >=; critical defaults to 1), the newest named in the message; max_running_minutes makes executions RUNNING for longer CRITICAL. Metrics: checks.<name>.count, one per status (checks.<name>.failed, ...), checks.<name>.running_too_long. Standard workflows only (ListExecutions).",
@@ -563,7 +566,7 @@ export const VARIABLES: VariableDefinition[] = [
   },
   {
     name: "log_freshness_checks",
-    type: `list(object({ name = string, schedule = optional(string), log_group_name = string, max_age_minutes = number, ${CHECK_ALERT_ATTRIBUTES} }))`,
+    type: `list(object({ name = string, schedule = optional(string, "rate(5 minutes)"), log_group_name = string, max_age_minutes = number, ${CHECK_ALERT_ATTRIBUTES} }))`,
     default: [],
     description:
       "Log freshness checks, a dead-man's switch for any producer (default schedule rate(5 minutes)): CRITICAL when log_group_name has no event newer than max_age_minutes, or does not exist. Exact (FilterLogEvents with a start time), never DescribeLogStreams. Metric: checks.<name>.age_seconds, the age of an event found (an upper bound of the newest event's age).",
@@ -602,7 +605,7 @@ export const VARIABLES: VariableDefinition[] = [
     type: "string",
     default: null,
     description:
-      "SNS topic for the module's own CloudWatch alarms (every function's errors and throttles, the spool's dead-letter queue not empty, a spooled write waiting over an hour): alarm and OK actions.",
+      "SNS topic for the module's own CloudWatch alarms (every function's errors and throttles, the spool's dead-letter queue not empty, a spooled write waiting over an hour): alarm and OK actions. Without it the alarms exist but notify nobody.",
     validations: [
       {
         condition: `var.alarm_sns_topic_arn == null ? true : can(regex("${TF_ARN("sns")}.+$", var.alarm_sns_topic_arn))`,
@@ -630,7 +633,8 @@ export const VARIABLES: VariableDefinition[] = [
     name: "lambda_runtime",
     type: "string",
     default: "nodejs22.x",
-    description: "Lambda runtime of the functions (Node.js 22 or later).",
+    description:
+      "Lambda runtime of the functions (Node.js 22 or later). The default nodejs22.x plans on every provider the module admits; nodejs24.x needs hashicorp/aws 6.19.0 or later (older providers refuse it at plan).",
     validations: [
       {
         condition: 'can(regex("^nodejs(2[2-9]|[3-9][0-9])\\\\.x$", var.lambda_runtime))',

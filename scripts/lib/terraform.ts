@@ -76,14 +76,17 @@ export interface OfflineProvider {
  * from the answer: here a local stand-in (scripts/local/sts-server.mjs) that answers with the account
  * that ends the access key id.
  */
-function offlineOverride(stsUrl: string, provider: OfflineProvider): string {
+function offlineOverride(stsUrl: string, provider: OfflineProvider, endpoints: Record<string, string> = {}): string {
+  const more = Object.entries(endpoints)
+    .map(([service, url]) => `\n    ${service} = "${url}"`)
+    .join("");
   return `provider "aws" {
   region                  = "${provider.region ?? OFFLINE_REGION}"
   access_key              = "AKIDOFFLINE${provider.accountId ?? OFFLINE_ACCOUNT_ID}"
   secret_key              = "offline"
   skip_metadata_api_check = true
   endpoints {
-    sts = "${stsUrl}"
+    sts = "${stsUrl}"${more}
   }
 }
 `;
@@ -97,13 +100,17 @@ let stsUrl: string | undefined;
  */
 export function localStsUrl(): string {
   if (stsUrl) return stsUrl;
-  const portFile = join(mkdtempSync(join(tmpdir(), "sts-")), "port");
+  const portDir = mkdtempSync(join(tmpdir(), "sts-"));
+  const portFile = join(portDir, "port");
   const child = spawn(process.execPath, [join(ROOT, "scripts", "local", "sts-server.mjs"), portFile], {
     stdio: ["pipe", "ignore", "inherit"],
   });
   child.unref();
   (child.stdin as unknown as { unref?: () => void }).unref?.();
-  process.once("exit", () => child.kill());
+  process.once("exit", () => {
+    child.kill();
+    rmSync(portDir, { recursive: true, force: true });
+  });
   const deadline = Date.now() + 10_000;
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   while (!existsSync(portFile) || readFileSync(portFile, "utf8") === "") {
@@ -126,7 +133,16 @@ export class TerraformWorkspace {
     readonly dir: string,
     private readonly scratch: string,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly provider: OfflineProvider,
   ) {}
+
+  /**
+   * Points the provider at more local endpoints (service → URL), beside the STS stand-in. One override
+   * file holds them all: Terraform replaces a whole `endpoints` block from a later override file.
+   */
+  useEndpoints(endpoints: Record<string, string>): void {
+    writeFileSync(join(this.dir, "offline_override.tf"), offlineOverride(localStsUrl(), this.provider, endpoints));
+  }
 
   /**
    * Copies the synthesized modules and the root module (a folder of the repository, files given as a
@@ -186,7 +202,7 @@ export class TerraformWorkspace {
       CHECKPOINT_DISABLE: "1",
       AWS_EC2_METADATA_DISABLED: "true",
     };
-    return new TerraformWorkspace(dir, scratch, env);
+    return new TerraformWorkspace(dir, scratch, env, provider);
   }
 
   /**
