@@ -8,9 +8,13 @@
  * proxy in front of dynalite, CloudWatch Logs, Step Functions, S3, OpenSearch) is evaluated against that
  * function's planned inline policies with an IAM policy simulator.
  */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { MODULE_DIR } from "../../scripts/lib/module-writer";
 import { TerraformWorkspace } from "../../scripts/lib/terraform";
 import { LocalAwsJsonServer, secretsManagerHandlers } from "../../scripts/local/aws-json-server";
 import { CloudWatchLogsStub, evaluateQuery } from "../../scripts/local/cloudwatch-logs-stub";
@@ -44,6 +48,19 @@ const STATE_MACHINE = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:nightly`
 const DOMAIN_ENDPOINT = `https://search-app-logs-abc123def456ghi789.${REGION}.es.amazonaws.com`;
 const DOMAIN_ARN = `arn:aws:es:${REGION}:${ACCOUNT}:domain/app-logs`;
 const API_KEY = "iam-conformance-key-0123456789";
+/** The key policy AWS gives a new key: it lets the account's IAM policies grant use of the key. */
+const DEFAULT_KEY_POLICY = {
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Sid: "Enable IAM User Permissions",
+      Effect: "Allow",
+      Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+      Action: "kms:*",
+      Resource: "*",
+    },
+  ],
+};
 const SERVICE = "shop";
 const MIN = 60_000;
 
@@ -70,6 +87,8 @@ module "mackerel" {
   s3_freshness_checks  = [{ name = "pulse", bucket = "pulses", prefix = "nightly/", max_age_minutes = 10, body_contains = "ok" }]
   opensearch_query_checks = [{ name = "es-errors", endpoint = "${DOMAIN_ENDPOINT}", index = "app-*", query = "level:ERROR" }]
 }
+output "host_custom_identifier" { value = module.mackerel.host_custom_identifier }
+output "own_log_group_names" { value = module.mackerel.own_log_group_names }
 `;
 
 let mackerel: LocalMackerelServer;
@@ -132,6 +151,7 @@ afterAll(async () => {
 describeWithTerraform("every AWS call of every function is allowed by its planned role", () => {
   let roles: PlannedRoles;
   let changes: PlannedChange[];
+  let outputs: Record<string, { value?: unknown }>;
   const names = { spool: "", deadLetter: "", table: "" };
   /** The calls each function's role made, as IAM requests. */
   const made = new Map<string, IamRequest[]>();
@@ -157,22 +177,37 @@ describeWithTerraform("every AWS call of every function is allowed by its planne
     made.set(fn, [...(made.get(fn) ?? []), ...requests]);
   }
 
-  /** The zip of `fn` with the planned environment; endpoints and apply-time values swapped for local ones. */
+  /**
+   * The zip of `fn` with the environment the module gives it. The plan shows a function's whole environment
+   * as unknown (it holds the queue URLs, known after apply), so the keys come from the committed module and
+   * each value from the plan's known values: the names it planned, its outputs, the rules item it writes.
+   */
   async function startPlanned(fn: string, extraEnv: Record<string, string> = {}): Promise<LocalLambda> {
-    const change = changes.find((c) => c.type === "aws_lambda_function" && c.change.after.function_name === `${PREFIX}-${fn}`);
-    expect(change).toBeDefined();
-    const variables = ((change!.change.after.environment as { variables?: Record<string, string> }[])[0]?.variables ??
-      {}) as Record<string, string>;
-    const unknown = Object.keys(
-      ((change!.change.after_unknown?.environment as { variables?: Record<string, unknown> }[] | undefined)?.[0]
-        ?.variables as Record<string, unknown>) ?? {},
-    );
-    const env: Record<string, string> = { ...variables };
-    // What AWS assigns at apply (queue URLs) is unknown at plan: the stand-ins' URLs for the planned names.
-    for (const key of unknown) {
-      if (key === "SPOOL_QUEUE_URL") env[key] = sqs.queueUrl(names.spool);
-      else if (key === "DEAD_LETTER_QUEUE_URL") env[key] = sqs.queueUrl(names.deadLetter);
-      else throw new Error(`${fn}: ${key} is unknown at plan and has no local stand-in here`);
+    const module = JSON.parse(readFileSync(join(MODULE_DIR, "main.tf.json"), "utf8")) as {
+      resource: { aws_lambda_function: Record<string, { environment: { variables: Record<string, string> } }> };
+    };
+    const rulesItem = changes.find((c) => c.type === "aws_dynamodb_table_item")?.change.after.item;
+    const known: Record<string, string> = {
+      NODE_OPTIONS: "--enable-source-maps",
+      MACKEREL_API_KEY_SECRET_ARN: SECRET,
+      MACKEREL_API_BASE_URL: mackerel.url,
+      MACKEREL_SERVICE_NAME: SERVICE,
+      MACKEREL_HOST_NAME: "iam-pipeline",
+      MACKEREL_HOST_CUSTOM_IDENTIFIER: String(outputs.host_custom_identifier?.value),
+      MACKEREL_HOST_ID: "",
+      MACKEREL_HOST_ROLES: "",
+      SPOOL_QUEUE_URL: sqs.queueUrl(names.spool),
+      DEAD_LETTER_QUEUE_URL: sqs.queueUrl(names.deadLetter),
+      STATE_TABLE_NAME: names.table,
+      MACKEREL_LOG_RULES_SHA256: createHash("sha256")
+        .update((JSON.parse(String(rulesItem)) as { json: { S: string } }).json.S)
+        .digest("hex"),
+      MACKEREL_SERVERLESS_OWN_LOG_GROUPS: JSON.stringify(outputs.own_log_group_names?.value),
+    };
+    const env: Record<string, string> = {};
+    for (const key of Object.keys(module.resource.aws_lambda_function[fn]!.environment.variables)) {
+      if (!(key in known)) throw new Error(`${fn}: the module sets ${key}; say here what the plan gives it`);
+      env[key] = known[key]!;
     }
     const lambda = await LocalLambda.start(`${PREFIX}-${fn}`, {
       zipPath: `${__dirname}/../../modules/mackerel-serverless/dist/${fn}.zip`,
@@ -207,15 +242,21 @@ describeWithTerraform("every AWS call of every function is allowed by its planne
       expect(result.stderr).toBe("");
       changes = plan!.resource_changes as PlannedChange[];
       roles = plannedRolePolicies(plan!);
+      outputs = (plan!.planned_values as { outputs: Record<string, { value?: unknown }> }).outputs;
     } finally {
       workspace.remove();
     }
     const after = (type: string, pattern: RegExp) =>
       changes.filter((c) => c.type === type && pattern.test(c.address)).map((c) => c.change.after);
-    names.spool = String(after("aws_sqs_queue", /spool/).find((q) => !String(q.name).includes("dead"))?.name);
-    names.deadLetter = String(after("aws_sqs_queue", /./).find((q) => String(q.name).includes("dead"))?.name);
+    const queues = after("aws_sqs_queue", /./).map((q) => String(q.name));
+    names.spool = queues.find((q) => !q.includes("dlq")) ?? "";
+    names.deadLetter = queues.find((q) => q.includes("dlq")) ?? "";
     names.table = String(after("aws_dynamodb_table", /./)[0]?.name);
-    expect(names).toEqual({ spool: `${PREFIX}-spool.fifo`, deadLetter: expect.stringContaining("dead"), table: `${PREFIX}-state` });
+    expect(names).toEqual({
+      spool: `${PREFIX}-spool.fifo`,
+      deadLetter: `${PREFIX}-spool-dlq.fifo`,
+      table: `${PREFIX}-state`,
+    });
     sqs.createQueue(names.deadLetter);
     sqs.createQueue(names.spool, { redrive: { deadLetterQueue: names.deadLetter, maxReceiveCount: 105 } });
     await dynamo.createStateTable(names.table);
@@ -241,7 +282,9 @@ describeWithTerraform("every AWS call of every function is allowed by its planne
       ).toMatchObject({ spooled: false });
       mackerel.setOutage(true);
       try {
-        expect(await metric.invokeOrThrow({ name: "jobs.nightly.duration", value: 1 })).toMatchObject({ spooled: true });
+        expect(await metric.invokeOrThrow({ name: "jobs.nightly.duration", value: 1 })).toMatchObject({
+          spooled: true,
+        });
       } finally {
         mackerel.setOutage(false);
       }
@@ -274,7 +317,8 @@ describeWithTerraform("every AWS call of every function is allowed by its planne
     await recordCalls("check", async () => {
       for (const input of inputs) {
         // The OpenSearch domain is reached at the stand-in (its IAM resource stays the planned domain's).
-        const event = input.check?.kind === "opensearch_query" ? { check: { ...input.check, endpoint: search.url } } : input;
+        const event =
+          input.check?.kind === "opensearch_query" ? { check: { ...input.check, endpoint: search.url } } : input;
         const outcome = await check.invoke(event);
         expect(outcome).toMatchObject({ ok: true });
         const status = (outcome as { result: { status?: string } }).result.status;
@@ -284,12 +328,23 @@ describeWithTerraform("every AWS call of every function is allowed by its planne
     });
   });
 
-  test("sender: drains the spool (the event source mapping's SQS calls run as its role too)", async () => {
+  test("sender: drains the spool; the event source mapping's SQS calls run as its role too", async () => {
     const sender = await startPlanned("sender");
     await recordCalls("sender", async () => {
       const source = new SqsEventSource(sqs, names.spool, (event) => sender.invoke(event));
       await source.drain(5);
     });
+    // The stand-in event source reads the queue directly; Lambda's event source mapping makes these calls
+    // with the function's role (AWS's documented permissions for an SQS event source).
+    const queue = `arn:aws:sqs:${REGION}:${ACCOUNT}:${names.spool}`;
+    made.get("sender")!.push(
+      ...["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"].map((action) => ({
+        action,
+        resource: queue,
+        context: {},
+        call: "event source mapping",
+      })),
+    );
     expect(sqs.depth(names.spool)).toBe(0);
   });
 
@@ -299,7 +354,13 @@ describeWithTerraform("every AWS call of every function is allowed by its planne
       const requests = made.get(fn) ?? [];
       expect([fn, requests.length > 0]).toEqual([fn, true]);
       const role = `${PREFIX}-${fn}`;
-      const found = await deniedRequests(roles.get(role) ?? [], `arn:aws:iam::${ACCOUNT}:role/${role}`, ACCOUNT, requests);
+      const found = await deniedRequests(
+        roles.get(role) ?? [],
+        `arn:aws:iam::${ACCOUNT}:role/${role}`,
+        ACCOUNT,
+        requests,
+        (request) => (request.resource === KMS_KEY ? DEFAULT_KEY_POLICY : undefined),
+      );
       for (const d of found) {
         denials.push(`${fn}: ${d.request.action} on ${d.request.resource} (${d.request.call}) → ${d.result}`);
       }

@@ -118,3 +118,40 @@ function leadingKeys(input: Record<string, unknown>, partitionKey: string): stri
   }
   return undefined;
 }
+
+/** An S3 REST request the S3 stand-in recorded. */
+export interface RecordedS3Request {
+  readonly method: string;
+  readonly bucket: string;
+  readonly key?: string;
+  readonly query: Record<string, string>;
+}
+
+/** The IAM request of an S3 call: ListObjectsV2 is `s3:ListBucket` on the bucket (with `s3:prefix`). */
+export function s3IamRequest(request: RecordedS3Request, partition: string): IamRequest {
+  const bucketArn = `arn:${partition}:s3:::${request.bucket}`;
+  if (request.key === undefined || request.key === "") {
+    return {
+      action: "s3:ListBucket",
+      resource: bucketArn,
+      context: request.query.prefix !== undefined ? { "s3:prefix": request.query.prefix } : {},
+      call: `s3 ${request.method} ${request.bucket}?${new URLSearchParams(request.query)}`,
+    };
+  }
+  const action = request.method === "GET" || request.method === "HEAD" ? "s3:GetObject" : `s3:${request.method}`;
+  return { action, resource: `${bucketArn}/${request.key}`, context: {}, call: `s3 ${request.method} ${request.key}` };
+}
+
+/** The IAM request of a signed OpenSearch Service call: `es:ESHttp<Method>` on the domain's path. */
+export function openSearchIamRequest(
+  request: { readonly method: string; readonly path: string },
+  domainArn: string,
+): IamRequest {
+  const method = request.method.charAt(0) + request.method.slice(1).toLowerCase();
+  return {
+    action: `es:ESHttp${method}`,
+    resource: `${domainArn}${request.path.split("?")[0]}`,
+    context: {},
+    call: `es ${request.method} ${request.path}`,
+  };
+}

@@ -37,7 +37,9 @@ export class RecordingProxy {
       res.writeHead(answer.status, {
         "content-type": answer.headers.get("content-type") ?? "application/x-amz-json-1.0",
         "content-length": payload.length,
-        ...(answer.headers.get("x-amzn-requestid") ? { "x-amzn-requestid": answer.headers.get("x-amzn-requestid")! } : {}),
+        ...(answer.headers.get("x-amzn-requestid")
+          ? { "x-amzn-requestid": answer.headers.get("x-amzn-requestid")! }
+          : {}),
         ...(answer.headers.get("x-amz-crc32") ? { "x-amz-crc32": answer.headers.get("x-amz-crc32")! } : {}),
       });
       res.end(payload);
