@@ -6,6 +6,7 @@
  * Installs come from the local npm cache first (the repository's own devDependencies put them there).
  */
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -216,14 +217,17 @@ describe("the npm package (npm pack at the repository root)", () => {
         expect(JSON.parse(rule.change.after.input as string)).toEqual({
           check: { name: "web", url: "https://example.com/health", expected_status: [200, 204], kind: "http" },
         });
+        // The rules travel in a state table item (the environment holds their digest), in the variable's form.
+        const item = changes.find((c) => c.address === "aws_dynamodb_table_item.config_log_rules")!;
+        const rulesJson = (JSON.parse(item.change.after.item as string) as { json: { S: string } }).json.S;
+        expect(JSON.parse(rulesJson)).toEqual([{ name: "errors", include: ["ERROR"], recover_after_minutes: 15 }]);
         // The function's environment is known only after apply (it holds the spool's URL): read the synthesized stack.
         const synthesized = JSON.parse(readFileSync(join(stack, "cdk.tf.json"), "utf8")) as {
           resource: { aws_lambda_function: Record<string, { environment: { variables: Record<string, string> } }> };
         };
         const env = synthesized.resource.aws_lambda_function.logs!.environment.variables;
-        expect(JSON.parse(env.MACKEREL_LOG_RULES!)).toEqual([
-          { name: "errors", include: ["ERROR"], recover_after_minutes: 15 },
-        ]);
+        expect(env.MACKEREL_LOG_RULES).toBeUndefined();
+        expect(env.MACKEREL_LOG_RULES_SHA256).toBe(createHash("sha256").update(rulesJson).digest("hex"));
       } finally {
         workspace.remove();
       }

@@ -4,7 +4,7 @@
  * per-group values of a `stats ... by` query) compared with thresholds. A query that cannot finish is
  * stopped and reported UNKNOWN with the reason.
  */
-import { sanitizeMetricSegment } from "../shared/names.js";
+import { distinctMetricSegments } from "../shared/names.js";
 import { awsErrorName, describeAwsError, type LogsApi, type QueryStatistics, type ResultField } from "./aws.js";
 import {
   type CheckOutcome,
@@ -161,18 +161,6 @@ function formatBytes(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 }
 
-/** Gives every group a distinct metric segment, never `value` (that one is the total). */
-function uniqueSegments(keys: string[]): string[] {
-  const used = new Set<string>(["value"]);
-  return keys.map((key) => {
-    const base = sanitizeMetricSegment(key);
-    let segment = base;
-    for (let n = 2; used.has(segment); n++) segment = `${base}_${n}`;
-    used.add(segment);
-    return segment;
-  });
-}
-
 /**
  * Turns a completed query's results into the check's outcome.
  *
@@ -216,7 +204,10 @@ export function summarizeLogsInsights(
     }
     value = groups.reduce((sum, g) => sum + g.value, 0);
     label = "total";
-    const segments = uniqueSegments(groups.map((g) => g.key));
+    const segments = distinctMetricSegments(
+      groups.map((g) => g.key),
+      "value",
+    );
     groups.forEach((g, i) => {
       if (i < MAX_GROUP_METRICS) metrics[segments[i]!] = g.value;
     });

@@ -5,7 +5,7 @@
  * `checks.<name>.total` and one `checks.<name>.<bucket>` per bucket. A request that fails is UNKNOWN
  * with the reason OpenSearch (or IAM) gave.
  */
-import { sanitizeMetricSegment } from "../shared/names.js";
+import { distinctMetricSegments } from "../shared/names.js";
 import { describeAwsError } from "./aws.js";
 import { queryWindow, type QueryWindow } from "./logs-insights.js";
 import type { SearchApi } from "./opensearch-client.js";
@@ -111,18 +111,6 @@ export function readSearchResult(spec: OpenSearchQuerySpec, body: unknown): Sear
   return { total, buckets, otherCount };
 }
 
-/** One metric segment per bucket, distinct, never `total` (that one is the total). */
-export function bucketSegments(keys: string[]): string[] {
-  const used = new Set<string>(["total"]);
-  return keys.map((key) => {
-    const base = sanitizeMetricSegment(key);
-    let segment = base;
-    for (let n = 2; used.has(segment); n++) segment = `${base}_${n}`;
-    used.add(segment);
-    return segment;
-  });
-}
-
 /** Turns the counts into the check's outcome. Pure. */
 export function summarizeOpenSearch(
   spec: OpenSearchQuerySpec,
@@ -138,7 +126,10 @@ export function summarizeOpenSearch(
     `${verdict.status}: total ${formatNumber(result.total)}${verdict.breached ? ` (${verdict.breached})` : ""} in ${isoSeconds(window.start)} – ${isoSeconds(window.end)} (${formatDuration(window.end - window.start)}), ${spec.index} on ${new URL(spec.endpoint).host}`,
   ];
   if (result.buckets) {
-    const segments = bucketSegments(result.buckets.map((b) => b.key));
+    const segments = distinctMetricSegments(
+      result.buckets.map((b) => b.key),
+      "total",
+    );
     result.buckets.forEach((b, i) => (metrics[segments[i]!] = b.count));
     if (result.buckets.length === 0) lines.push(`by ${spec.groupBy}: no documents`);
     else {

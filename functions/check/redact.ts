@@ -2,7 +2,7 @@
  * Excerpts for check messages (HTTP body excerpts, Logs Insights rows), redacted with the module's one
  * rule set (functions/shared/redact.ts) before they leave the account.
  */
-import { redactBuiltIn, redactShown } from "../shared/redact.js";
+import { redactBuiltIn, redactMessage } from "../shared/redact.js";
 
 /** Returns `text` with secrets and personal data masked. */
 export const redact = redactBuiltIn;
@@ -15,11 +15,5 @@ export const redact = redactBuiltIn;
  * `<html>` + 1,184 spaces + an AWS key id cut to `AKIAIOSFOD`.)
  */
 export function excerpt(text: string, max = 200): string {
-  const line = redactShown(text, max).replace(/\s+/g, " ").trim();
-  if (line.length <= max) return line;
-  // Do not split a surrogate pair.
-  let cut = max - 1;
-  const unit = line.charCodeAt(cut - 1);
-  if (unit >= 0xd800 && unit <= 0xdbff) cut--;
-  return `${line.slice(0, cut)}…`;
+  return redactMessage(text, max);
 }

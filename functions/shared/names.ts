@@ -42,6 +42,21 @@ export function sanitizeMetricSegment(raw: string): string {
 }
 
 /**
+ * One metric segment per key, distinct (a repeat gets `_2`, `_3`, ...), never `reserved` (the segment of the
+ * total posted beside them, e.g. `value` or `total`).
+ */
+export function distinctMetricSegments(keys: readonly string[], reserved: string): string[] {
+  const used = new Set<string>([reserved]);
+  return keys.map((key) => {
+    const base = sanitizeMetricSegment(key);
+    let segment = base;
+    for (let n = 2; used.has(segment); n++) segment = `${base}_${n}`;
+    used.add(segment);
+    return segment;
+  });
+}
+
+/**
  * Cuts `text` to at most `max` Unicode code points, never splitting a surrogate pair, and marks the cut
  * with an ellipsis (which counts towards `max`).
  */
