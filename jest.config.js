@@ -24,6 +24,8 @@ module.exports = {
     { ...shared, displayName: "unit", testMatch: kinds.unit },
     { ...shared, displayName: "integration", testMatch: kinds.integration },
   ],
+  // Once before the suites: the Node 24 runtime the zips are also run on (scripts/lib/lambda-node.ts).
+  globalSetup: "<rootDir>/__tests__/support/global-setup.ts",
   // Terraform plans and dynalite-backed suites are slow on a 2-core machine.
   testTimeout: 120000,
   maxWorkers: 2,

@@ -48,6 +48,10 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
+test("the tests themselves run on the project's pinned Node 22 (npm scripts must not pick up Node 24)", () => {
+  expect(process.version).toMatch(/^v22[.]/);
+});
+
 test("the container's heap limits are those of the managed runtime's bootstrap", () => {
   expect(runtimeNodeArgs(256)).toEqual([
     "--expose-gc",

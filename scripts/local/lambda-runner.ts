@@ -12,17 +12,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { unzipSync } from "fflate";
+import { type LambdaNodeVersion, lambdaNodeBinary } from "../lib/lambda-node.js";
 import { RuntimeApiServer, type RuntimeOutcome } from "./runtime-api.js";
 
 const ROOT = join(__dirname, "..", "..");
 export const DIST_DIR = join(ROOT, "modules", "mackerel-serverless", "dist");
 
-/** The managed runtimes the zips are run under: the project's pinned Node 22, and Node 24 (`nodejs24.x`). */
-export const NODE_BINARIES = {
-  "22": join(ROOT, "node_modules", "node", "bin", "node"),
-  "24": join(ROOT, "node_modules", "node24", "bin", "node"),
-} as const;
-export type LambdaNodeVersion = keyof typeof NODE_BINARIES;
+export type { LambdaNodeVersion } from "../lib/lambda-node.js";
 
 const RIC = join(ROOT, "node_modules", "aws-lambda-ric", "index.mjs");
 
@@ -31,7 +27,7 @@ export const DEFAULT_MEMORY_MB = 256;
 
 /**
  * Node.js version the zips run under when a test does not choose: `LOCAL_LAMBDA_NODE=24 npm test` runs
- * every zip-based test on Node 24.
+ * every zip-based test on Node 24 (see scripts/lib/lambda-node.ts).
  */
 export function defaultNodeVersion(): LambdaNodeVersion {
   const wanted = process.env.LOCAL_LAMBDA_NODE ?? "22";
@@ -166,7 +162,7 @@ export class LocalLambda {
     const memoryMb = this.options.memoryMb ?? DEFAULT_MEMORY_MB;
     const node = this.node;
     const started = performance.now();
-    const child = spawn(NODE_BINARIES[node], [...runtimeNodeArgs(memoryMb, this.options.maxOldSpaceMb), RIC], {
+    const child = spawn(lambdaNodeBinary(node), [...runtimeNodeArgs(memoryMb, this.options.maxOldSpaceMb), RIC], {
       cwd: this.codeDir,
       stdio: ["ignore", "pipe", "pipe"],
       env: {
