@@ -286,12 +286,8 @@ async function postReports(
   if (pending.length === 0) return { posted: 0, spooled: 0 };
   try {
     const hostId = await delivery.hostId();
-    const result = await delivery.deliver([
-      checkReportsWrite(
-        pending.map(({ report }) => report),
-        hostId,
-      ),
-    ]);
+    const reports = pending.map(({ report }) => report);
+    const result = await delivery.deliver([checkReportsWrite(reports, hostId)]);
     return { posted: result.posted.checkReports, spooled: result.spooledCounts.checkReports, result };
   } catch (error) {
     log.error("check reports could neither be sent nor spooled", { reports: pending.length, error });

@@ -5,13 +5,13 @@
  *    every closed minute exactly once per rule (a per-rule watermark `flushedThrough`), zero-filled, and a
  *    minute whose total changed after it was posted (a late event) again with its new total, which Mackerel's
  *    one-value-per-minute rule turns into a correction.
- *    - A minute is closed {@link TICK_GRACE_SECONDS} after it ends: CloudWatch Logs delivers subscription events
- *      within seconds, and Lambda's asynchronous queue adds a little more; later events are still counted and
- *      corrected by a re-post.
+ *    - A minute is closed `TICK_GRACE_SECONDS` (tick-plan.ts) after it ends: CloudWatch Logs delivers
+ *      subscription events within seconds, and Lambda's asynchronous queue adds a little more; later events
+ *      are still counted and corrected by a re-post.
  *    - A bucket is marked (`pMM`, conditional on its count) and the watermark moved (conditional on its old
  *      value) only after Mackerel took the points (or the spool did, which delivers them: during an outage
  *      the backlog must not be re-spooled every minute). A rejected write leaves both untouched.
- *    - Catch-up is bounded: minutes older than 24 hours (minus {@link EXPIRY_MARGIN_SECONDS}) are never
+ *    - Catch-up is bounded: minutes older than 24 hours (minus `EXPIRY_MARGIN_SECONDS`) are never
  *      posted, only counted as expired.
  * 2. Posts OK, once, for a rule whose newest match is older than its `recover_after_minutes` and whose newest
  *    report is not OK (a conditional claim in the state table; a match in between defeats it).
@@ -130,13 +130,8 @@ export async function runTick(rt: Runtime, context: LambdaContext, log: Logger):
         ? { kind: "serviceMetrics", service: env.MACKEREL_SERVICE_NAME, points: countPoints }
         : undefined;
     const writes: MackerelWrite[] = countsWrite ? [countsWrite] : [];
-    if (reports.length > 0)
-      writes.push(
-        checkReportsWrite(
-          reports.map(({ report }) => report),
-          hostId,
-        ),
-      );
+    const drafts = reports.map(({ report }) => report);
+    if (drafts.length > 0) writes.push(checkReportsWrite(drafts, hostId));
     writes.push({ kind: "hostMetrics", points: [{ hostId, name: HEARTBEAT_METRIC, time: nowSec, value: 1 }] });
 
     let result;
