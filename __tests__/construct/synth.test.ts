@@ -4,6 +4,7 @@
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformStack, Testing } from "cdktf";
+import { inlineLocals } from "../support/locals";
 import { MackerelServerless, type MackerelServerlessProps, PropValidationError } from "../../modules/construct";
 import { AWS_PROVIDER_VERSION, MackerelServerlessModuleStack } from "../../modules/construct/module-stack";
 
@@ -14,7 +15,7 @@ const KMS = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234
 
 function synthModule(): Json {
   const stack = new MackerelServerlessModuleStack(Testing.app(), "mackerel-serverless");
-  return JSON.parse(Testing.synth(stack)) as Json;
+  return inlineLocals(JSON.parse(Testing.synth(stack)) as Json);
 }
 
 function synthConstruct(props: Partial<MackerelServerlessProps> = {}): Json {
@@ -26,7 +27,7 @@ function synthConstruct(props: Partial<MackerelServerlessProps> = {}): Json {
     code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
     ...props,
   });
-  return JSON.parse(Testing.synth(stack)) as Json;
+  return inlineLocals(JSON.parse(Testing.synth(stack)) as Json);
 }
 
 /** The metric function's resources, by their stable logical ids (other features add other functions). */

@@ -26,7 +26,7 @@ import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { Fn, type IResolvable, Op, propertyAccess, Token, TerraformIterator } from "cdktf";
 import { Construct } from "constructs";
 import { openSearchStatements, s3FreshnessStatements } from "./check-kinds-iam";
-import type { FeatureContext } from "./context";
+import { type FeatureContext, namedLocal } from "./context";
 import { ModuleFunction, type PolicyStatement } from "./module-function";
 import { camelCase } from "./props";
 import { TF_CHECK_NAME, TF_SCHEDULE } from "./variables";
@@ -150,7 +150,7 @@ export class ScheduledChecks extends Construct {
     } else if ((headerSecrets as string[]).length > 0) statements.push(onlyIf(true, [secretStatement]));
     statements.push(
       ...s3FreshnessStatements(lists.s3_freshness, { partition, account }),
-      ...openSearchStatements(lists.opensearch_query, { partition, account }),
+      ...openSearchStatements(this, lists.opensearch_query, { partition, account }),
     );
 
     // In the function's own policy (which the function waits for): Lambda checks these at creation.
@@ -161,7 +161,7 @@ export class ScheduledChecks extends Construct {
       // Literal, or a variable that may be null.
       const present = Token.isUnresolved(vpc) ? Op.neq(vpc, Token.nullValue()) : true;
       baseStatements.push(
-        onlyIf(present, [
+        vpcStatements(this, present, [
           {
             Sid: "ManageVpcNetworkInterfaces",
             Effect: "Allow",
@@ -195,8 +195,7 @@ export class ScheduledChecks extends Construct {
       timeout: CHECK_TIMEOUT_SECONDS,
       environment: { ...context.mackerelEnvironment, ...props.environment },
       statements: [context.readSecret, context.sendToSpool, ...(props.statements ?? [])],
-      conditionalStatements:
-        baseStatements.length > 0 ? (Fn.concat(baseStatements) as unknown as IResolvable) : undefined,
+      conditionalStatements: baseStatements,
       vpcConfig,
     });
 
@@ -205,8 +204,10 @@ export class ScheduledChecks extends Construct {
     let checksPolicy: IamRolePolicy | undefined;
     const literalStatements = statements.every((st) => Array.isArray(st));
     if (!literalStatements || statements.length > 0) {
-      // concat() needs one argument at least: start from an empty list.
-      const checkStatements = Fn.concat([[], ...statements]);
+      // One group of statements a line in `local.check_function_checked_resources_statements`, joined by
+      // flatten() (each group is a list of statements, or none).
+      const groups = namedLocal(this, "check_function_checked_resources_statements", statements);
+      const checkStatements = Fn.flatten(groups.expression as IResolvable);
       checksPolicy = new IamRolePolicy(this, "checks-policy", {
         count: literalStatements
           ? undefined
@@ -284,6 +285,13 @@ export class ScheduledChecks extends Construct {
 /** The number of items (a number for literals, a Terraform expression for lists). */
 function count(list: CheckList): number | IResolvable {
   return Array.isArray(list) ? list.length : (Token.asAny(Fn.lengthOf(list)) as IResolvable);
+}
+
+/** The VPC statement as `local.check_function_vpc_statement`, in `local.check_function_vpc_statements` when present. */
+function vpcStatements(scope: Construct, present: IResolvable | boolean, statements: [PolicyStatement]): IResolvable {
+  if (present === true) return onlyIf(true, statements);
+  const statement = namedLocal(scope, "check_function_vpc_statement", statements[0]).expression as PolicyStatement;
+  return namedLocal(scope, "check_function_vpc_statements", onlyIf(present, [statement])).expression as IResolvable;
 }
 
 /** `cond ? statements : []` (literal `true` keeps them unconditionally). */
