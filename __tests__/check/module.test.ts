@@ -6,6 +6,7 @@
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformStack, Testing } from "cdktf";
+import { inlineLocals } from "../support/locals";
 import { MackerelServerless } from "../../modules/construct";
 import { TerraformWorkspace } from "../../scripts/lib/terraform";
 import { describeWithTerraform } from "../support/terraform";
@@ -217,7 +218,7 @@ describe("synthesized: the check function's own policy", () => {
   function synthModule(): Json {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { MackerelServerlessModuleStack } = require("../../modules/construct/module-stack");
-    return JSON.parse(Testing.synth(new MackerelServerlessModuleStack(Testing.app(), "m"))) as Json;
+    return inlineLocals(JSON.parse(Testing.synth(new MackerelServerlessModuleStack(Testing.app(), "m"))) as Json);
   }
 
   test("the ENI statement exists only when vpc_config is set, and the function gets a dynamic vpc_config", () => {
@@ -250,7 +251,7 @@ describe("the construct with literal items (CDKTF users)", () => {
       code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
       ...props,
     });
-    return JSON.parse(Testing.synth(stack)) as Json;
+    return inlineLocals(JSON.parse(Testing.synth(stack)) as Json);
   }
 
   test("rules keyed by name, defaults left to the function; statements only for configured kinds", () => {
@@ -357,7 +358,7 @@ test("literal HTTP items with headersSecretArn: GetSecretValue on exactly those 
       { name: "open", url: "https://example.com/open" },
     ],
   });
-  const tf = JSON.parse(Testing.synth(stack)) as Json;
+  const tf = inlineLocals(JSON.parse(Testing.synth(stack)) as Json);
   const policy = String(tf.resource.aws_iam_role_policy.check_function_checked_resources.policy);
   expect(policy).toContain('"Sid" = "ReadHttpCheckHeadersSecrets"');
   expect(policy).toContain(`"Resource" = ["${arn}"]`);
