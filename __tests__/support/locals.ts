@@ -48,15 +48,23 @@ export function inlineLocals<T>(tf: T): T {
   const locals = ((tf as Json).locals ?? {}) as Json;
   const names = Object.keys(locals).filter((name) => name !== "aws");
   if (names.length === 0) return tf;
-  const pattern = new RegExp(`local\\.(${names.join("|")})\\b`, "g");
-  const rendered = new Map(names.map((name) => [name, asHcl(locals[name])]));
+  // A reference with its attribute accesses (`local.x.a`), which read inside an object local.
+  const pattern = new RegExp(`local\\.(${names.join("|")})((?:\\.[A-Za-z_][A-Za-z0-9_]*)*)\\b`, "g");
+  const valueOf = (name: string, path: string): string => {
+    let value: unknown = locals[name];
+    const attributes = path.split(".").filter(Boolean);
+    while (attributes.length > 0 && value && typeof value === "object" && attributes[0]! in value) {
+      value = (value as Json)[attributes.shift()!];
+    }
+    return `${asHcl(value)}${attributes.map((a) => `.${a}`).join("")}`;
+  };
   const inline = (text: string): string => {
     let out = text;
     // Locals refer to other locals: repeat until none is left (they cannot form a cycle).
     for (let depth = 0; pattern.test(out); depth++) {
       if (depth > 10) throw new Error(`locals nest too deep in ${text}`);
       pattern.lastIndex = 0;
-      out = out.replace(pattern, (_, name: string) => rendered.get(name)!);
+      out = out.replace(pattern, (_, name: string, path: string) => valueOf(name, path));
     }
     return out;
   };

@@ -23,7 +23,7 @@ import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunctionVpcConfig } from "@cdktf/provider-aws/lib/lambda-function";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
-import { Fn, type IResolvable, Op, propertyAccess, Token, TerraformIterator } from "cdktf";
+import { Fn, type IResolvable, Op, propertyAccess, TerraformIterator, type TerraformLocal, Token } from "cdktf";
 import { Construct } from "constructs";
 import { openSearchStatements, s3FreshnessStatements } from "./check-kinds-iam";
 import { type FeatureContext, namedLocal } from "./context";
@@ -101,11 +101,20 @@ export class ScheduledChecks extends Construct {
     };
 
     const statements: IResolvable[] = [];
+    // A list variable's statements, one attribute a line in `local.check_function_checked_resource_statement`
+    // (by Sid); each is in the policy only when its list has an item. Filled below, resolved at synthesis.
+    const bySid: Record<string, PolicyStatement> = {};
+    let named: TerraformLocal | undefined;
+    const onlyWhen = (condition: IResolvable, statement: PolicyStatement) => {
+      named ??= namedLocal(this, "check_function_checked_resource_statement", bySid);
+      bySid[statement.Sid!] = statement;
+      const reference = propertyAccess(named.expression, [statement.Sid!]) as unknown as PolicyStatement;
+      statements.push(onlyIf(condition, [reference]));
+    };
     const whenAny = (kind: Kind["kind"], statement: PolicyStatement) => {
       const n = count(lists[kind]);
-      if (typeof n === "number") {
-        if (n > 0) statements.push(onlyIf(true, [statement]));
-      } else statements.push(onlyIf(Op.gte(n, 1), [statement]));
+      if (typeof n !== "number") onlyWhen(Op.gte(n, 1), statement);
+      else if (n > 0) statements.push(onlyIf(true, [statement]));
     };
     whenAny("logs_insights", {
       Sid: "StartLogsInsightsQueries",
@@ -146,7 +155,7 @@ export class ScheduledChecks extends Construct {
     // A list token (the variable's case) is an array of one token too: test for a token first, or an empty
     // list would get a statement with no Resource, which IAM refuses.
     if (Token.isUnresolved(headerSecrets)) {
-      statements.push(onlyIf(Op.gte(Fn.lengthOf(headerSecrets), 1), [secretStatement]));
+      onlyWhen(Op.gte(Fn.lengthOf(headerSecrets), 1), secretStatement);
     } else if ((headerSecrets as string[]).length > 0) statements.push(onlyIf(true, [secretStatement]));
     statements.push(
       ...s3FreshnessStatements(lists.s3_freshness, { partition, account }),
