@@ -5,10 +5,22 @@
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformStack, Testing } from "cdktf";
-import { MackerelServerless } from "../../modules/construct";
+import { MackerelServerless, type MackerelServerlessProps } from "../../modules/construct";
 
 const SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mackerel-api-key-AbCdEf";
 const SFN = "arn:aws:states:eu-west-1:123456789012:stateMachine:orders";
+
+/** The construct in a stack of its own, with the given check lists. */
+function construct(props: Partial<MackerelServerlessProps>): MackerelServerless {
+  const stack = new TerraformStack(Testing.app(), "user-stack");
+  new AwsProvider(stack, "aws", { region: "eu-west-1" });
+  return new MackerelServerless(stack, "mackerel", {
+    apiKeySecretArn: SECRET,
+    serviceName: "shop",
+    code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
+    ...props,
+  });
+}
 
 test.each([
   [{ httpChecks: [{ name: "bad name", url: "https://example.com/" }] }, "httpChecks[0].name: must be 1–64 characters"],
@@ -22,31 +34,15 @@ test.each([
     "sfnExecutionChecks[0].statuses",
   ],
 ])("literal items: a bad name or schedule is refused at synth (%#)", (props, message) => {
-  const stack = new TerraformStack(Testing.app(), "bad-stack");
-  new AwsProvider(stack, "aws", { region: "eu-west-1" });
-  expect(
-    () =>
-      new MackerelServerless(stack, "mackerel", {
-        apiKeySecretArn: SECRET,
-        serviceName: "shop",
-        code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
-        ...props,
-      }),
-  ).toThrow(message);
+  expect(() => construct(props)).toThrow(message);
 });
 
 test("literal items with a name used twice are refused at synth, naming both lists", () => {
-  const stack = new TerraformStack(Testing.app(), "dup-stack");
-  new AwsProvider(stack, "aws", { region: "eu-west-1" });
-  expect(
-    () =>
-      new MackerelServerless(stack, "mackerel", {
-        apiKeySecretArn: SECRET,
-        serviceName: "shop",
-        code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
-        httpChecks: [{ name: "web", url: "https://example.com/" }],
-        logFreshnessChecks: [{ name: "web", logGroupName: "/g", maxAgeMinutes: 5 }],
-      }),
+  expect(() =>
+    construct({
+      httpChecks: [{ name: "web", url: "https://example.com/" }],
+      logFreshnessChecks: [{ name: "web", logGroupName: "/g", maxAgeMinutes: 5 }],
+    }),
   ).toThrow(
     'Check names must be unique across logsInsightsChecks, httpChecks, sfnExecutionChecks, logFreshnessChecks, s3FreshnessChecks, opensearchQueryChecks, logRules: "web" is in httpChecks and logFreshnessChecks.',
   );
@@ -62,15 +58,5 @@ test.each([
     "httpChecks: headers of bearer set Authorization, Proxy-Authorization or Cookie",
   ],
 ])("literal HTTP items with credentials are refused at synth: %j", (item, message) => {
-  const stack = new TerraformStack(Testing.app(), "creds-stack");
-  new AwsProvider(stack, "aws", { region: "eu-west-1" });
-  expect(
-    () =>
-      new MackerelServerless(stack, "mackerel", {
-        apiKeySecretArn: SECRET,
-        serviceName: "shop",
-        code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
-        httpChecks: [item],
-      }),
-  ).toThrow(message);
+  expect(() => construct({ httpChecks: [item] })).toThrow(message);
 });
