@@ -119,12 +119,14 @@ describeWithTerraform("terraform: the scheduled checks' permissions", () => {
     { name = "open", url = "https://example.com/open" },
   ]
 `);
+    // In the function's own policy, which always exists (a secret made in the same apply is unknown at plan,
+    // so it cannot decide whether a policy exists): after the API key's statements, exactly these secrets.
     const statements = (
-      JSON.parse(String(find(changes, "aws_iam_role_policy.check_function_checked_resources[0]")!.after.policy)) as {
+      JSON.parse(String(find(changes, "aws_iam_role_policy.check_function")!.after.policy)) as {
         Statement: Statement[];
       }
     ).Statement;
-    expect(statements).toEqual([
+    expect(statements.filter((s) => s.Sid === "ReadHttpCheckHeadersSecrets")).toEqual([
       {
         Sid: "ReadHttpCheckHeadersSecrets",
         Effect: "Allow",
@@ -132,13 +134,54 @@ describeWithTerraform("terraform: the scheduled checks' permissions", () => {
         Resource: [a, b],
       },
     ]);
+    // HTTP checks need no other AWS access: no checked-resources policy.
+    expect(find(changes, "aws_iam_role_policy.check_function_checked_resources[0]")).toBeUndefined();
     const input = JSON.parse(String(find(changes, 'aws_cloudwatch_event_target.http_check["api"]')!.after.input)) as {
       check: Record<string, unknown>;
     };
     expect(input.check).toMatchObject({ kind: "http", headers_secret_arn: b, headers: { "X-Trace": "1" } });
-    // The function's own policy still reads only the API key secret.
+    // Only the statement above names a credentials secret.
     const own = String(find(changes, "aws_iam_role_policy.check_function")!.after.policy);
-    expect(own).not.toContain("web-auth");
+    expect(own.match(/web-auth/g)).toHaveLength(1);
+  });
+
+  test("resources created in the same apply (a credentials secret, an OpenSearch domain) plan: nothing's existence depends on them", () => {
+    const workspace = TerraformWorkspace.rootModule(
+      `
+resource "aws_secretsmanager_secret" "web_auth" {
+  name = "web-auth"
+}
+
+resource "aws_opensearch_domain" "logs" {
+  domain_name = "shop-logs"
+}
+
+module "mackerel" {
+  source             = "../../modules/mackerel-serverless"
+  name               = "ms"
+  api_key_secret_arn = "${SECRET}"
+  service_name       = "shop"
+  http_checks = [{ name = "web", url = "https://example.com/", headers_secret_arn = aws_secretsmanager_secret.web_auth.arn }]
+  opensearch_query_checks = [{ name = "es", endpoint = "https://\${aws_opensearch_domain.logs.endpoint}", index = "logs-*", query = "level:ERROR" }]
+}
+`,
+      "examples/scratch-checks",
+      { region: "eu-west-1" },
+    );
+    try {
+      expect(workspace.init().status).toBe(0);
+      const { result, plan } = workspace.planJson();
+      expect(result.stderr).toBe("");
+      const changes = plan!.resource_changes as Change[];
+      // Known only at apply: the two policies that name the new resources; both are planned.
+      expect(find(changes, "aws_iam_role_policy.check_function")!.after_unknown!.policy).toBe(true);
+      expect(find(changes, "aws_iam_role_policy.check_function_checked_resources[0]")!.after_unknown!.policy).toBe(
+        true,
+      );
+      expect(find(changes, 'aws_cloudwatch_event_target.opensearch_query_check["es"]')).toBeDefined();
+    } finally {
+      workspace.remove();
+    }
   });
 
   test.each([
@@ -294,9 +337,11 @@ test("literal HTTP items with headersSecretArn: GetSecretValue on exactly those 
     ],
   });
   const tf = inlineLocals(JSON.parse(Testing.synth(stack)) as Json);
-  const policy = String(tf.resource.aws_iam_role_policy.check_function_checked_resources.policy);
+  const policy = String(tf.resource.aws_iam_role_policy.check_function.policy);
   expect(policy).toContain('"Sid" = "ReadHttpCheckHeadersSecrets"');
   expect(policy).toContain(`"Resource" = ["${arn}"]`);
+  // HTTP checks need no other AWS access.
+  expect(tf.resource.aws_iam_role_policy.check_function_checked_resources).toBeUndefined();
 });
 
 describeWithTerraform("terraform: literal items from a CDKTF stack", () => {

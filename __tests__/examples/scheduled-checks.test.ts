@@ -16,6 +16,7 @@ const VARS = {
   service_name: "shop",
   app_log_group_names: '["/aws/lambda/app-a","/aws/lambda/app-b"]',
   health_check_url: "https://api.example.com/health",
+  admin_status_url: "https://api.example.com/admin/status",
   state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:orders",
   producer_log_group_name: "/aws/lambda/ingest",
   pulse_bucket: "shop-batch-pulses",
@@ -36,6 +37,7 @@ describe("the example project's files", () => {
     for (const name of [
       "daily-errors",
       "api-health",
+      "admin-status",
       "orders-failures",
       "ingest-alive",
       "batch-pulse",
@@ -73,6 +75,7 @@ describeWithTerraform("terraform: examples/scheduled-checks", () => {
     expect(Object.fromEntries(rules.map((r) => [r.change.after.name, r.change.after.schedule_expression]))).toEqual({
       "mackerel-checks-example-check-daily-errors": "cron(5 0 * * ? *)",
       "mackerel-checks-example-check-api-health": "rate(1 minute)",
+      "mackerel-checks-example-check-admin-status": "rate(5 minutes)",
       "mackerel-checks-example-check-orders-failures": "rate(5 minutes)",
       "mackerel-checks-example-check-ingest-alive": "rate(5 minutes)",
       "mackerel-checks-example-check-batch-pulse": "rate(5 minutes)",
@@ -146,8 +149,16 @@ describeWithTerraform("terraform: examples/scheduled-checks", () => {
       "check",
       "check",
       "check",
+      "check",
       "tick",
     ]);
+
+    // The credentials secret is created in the same apply: the admin-status input, which names its ARN (and
+    // never a credential), is known only then.
+    const adminStatus = changes.find(
+      (c) => c.address === 'module.mackerel.aws_cloudwatch_event_target.http_check["admin-status"]',
+    ) as (Change & { change: { after_unknown?: Record<string, unknown> } }) | undefined;
+    expect(adminStatus?.change.after_unknown?.input).toBe(true);
 
     expect(after("aws_lambda_permission.check_schedules[0]")).toMatchObject({
       principal: "events.amazonaws.com",

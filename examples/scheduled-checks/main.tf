@@ -9,6 +9,14 @@ resource "aws_secretsmanager_secret" "mackerel_api_key" {
   description = "Mackerel API key with write permission, read by mackerel-serverless. Value set out of band."
 }
 
+# Credentials of the admin status endpoint, read by the check function when it runs, so they never travel
+# in the rule's input or Terraform state: {"headers": {"Authorization": "Bearer ..."}} or
+# {"username": "...", "password": "..."} (basic auth). Value set out of band like the API key's.
+resource "aws_secretsmanager_secret" "admin_status_credentials" {
+  name        = "${var.name}/admin-status-credentials"
+  description = "Credentials of the admin status endpoint checked by mackerel-serverless. Value set out of band."
+}
+
 module "mackerel" {
   source = "../../modules/mackerel-serverless"
 
@@ -52,6 +60,14 @@ module "mackerel" {
       warning_latency_ms  = 1000
       critical_latency_ms = 3000
       max_check_attempts  = 3
+    },
+    {
+      # An endpoint behind authentication: the credentials come from the secret above.
+      name               = "admin-status"
+      schedule           = "rate(5 minutes)"
+      url                = var.admin_status_url
+      headers_secret_arn = aws_secretsmanager_secret.admin_status_credentials.arn
+      body_contains      = "\"status\":\"ok\""
     },
   ]
 

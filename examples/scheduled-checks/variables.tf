@@ -30,6 +30,16 @@ variable "health_check_url" {
   }
 }
 
+variable "admin_status_url" {
+  type        = string
+  description = "URL of an admin status endpoint that needs credentials (kept in the admin-status-credentials secret)."
+
+  validation {
+    condition     = can(regex("^https?://[^/@ ]+", var.admin_status_url))
+    error_message = "admin_status_url: must be an http:// or https:// URL without user info."
+  }
+}
+
 variable "state_machine_arn" {
   type        = string
   description = "ARN of the (standard) Step Functions state machine whose failed executions alert."

@@ -137,26 +137,20 @@ export class ScheduledChecks extends Construct {
       Resource: logGroupArns(attribute(lists.log_freshness, "log_group_name")),
     });
 
-    // HTTP checks' credentials: GetSecretValue on exactly the secrets the checks name, nothing else.
-    const headerSecrets = headersSecretArns(lists.http);
-    const secretStatement: PolicyStatement = {
-      Sid: "ReadHttpCheckHeadersSecrets",
-      Effect: "Allow",
-      Action: ["secretsmanager:GetSecretValue"],
-      Resource: headerSecrets as string[],
-    };
-    // A list token (the variable's case) is an array of one token too: test for a token first, or an empty
-    // list would get a statement with no Resource, which IAM refuses.
-    if (Token.isUnresolved(headerSecrets)) {
-      onlyWhen(Op.gte(Fn.lengthOf(headerSecrets), 1), secretStatement);
-    } else if ((headerSecrets as string[]).length > 0) statements.push(onlyIf(true, [secretStatement]));
+    // HTTP checks' credentials: GetSecretValue on exactly the secrets the checks name, nothing else. They go in
+    // the function's own policy, which always exists: a secret created in the same apply is unknown at plan,
+    // and the checked-resources policy's count cannot depend on an unknown value.
+    const credentialStatements = httpCredentialStatements(this, headersSecretArns(lists.http));
     statements.push(
       ...s3FreshnessStatements(lists.s3_freshness, { partition, account }),
       ...openSearchStatements(this, lists.opensearch_query, { partition, account }),
     );
 
     // In the function's own policy (which the function waits for): Lambda checks these at creation.
-    const baseStatements: IResolvable[] = context.decryptSecret ? [context.decryptSecret] : [];
+    const baseStatements: IResolvable[] = [
+      ...(context.decryptSecret ? [context.decryptSecret] : []),
+      ...credentialStatements,
+    ];
     let vpcConfig: LambdaFunctionVpcConfig | undefined;
     if (props.vpcConfig !== undefined) {
       const vpc = props.vpcConfig;
@@ -211,9 +205,20 @@ export class ScheduledChecks extends Construct {
       const groups = namedLocal(this, "check_function_checked_resources_statements", statements);
       const checkStatements = Fn.flatten(groups.expression as IResolvable);
       checksPolicy = new IamRolePolicy(this, "checks-policy", {
+        // From the lists' lengths, which are known at plan even when an item names a resource created in the
+        // same apply (an OpenSearch domain, a bucket): every kind but HTTP has a statement per non-empty list.
         count: literalStatements
           ? undefined
-          : Token.asNumber(Fn.conditional(Op.gte(Fn.lengthOf(checkStatements), 1), 1, 0)),
+          : Token.asNumber(
+              Fn.conditional(
+                Op.gte(
+                  Fn.sum(CHECK_KINDS.filter((kind) => kind.kind !== "http").map((kind) => count(lists[kind.kind]))),
+                  1,
+                ),
+                1,
+                0,
+              ),
+            ),
         name: `${this.function.functionName}-checked-resources`,
         role: this.function.role.id,
         policy: Fn.jsonencode({ Version: "2012-10-17", Statement: checkStatements }),
@@ -294,6 +299,27 @@ function vpcStatements(scope: Construct, present: IResolvable | boolean, stateme
   if (present === true) return onlyIf(true, statements);
   const statement = namedLocal(scope, "check_function_vpc_statement", statements[0]).expression as PolicyStatement;
   return namedLocal(scope, "check_function_vpc_statements", onlyIf(present, [statement])).expression as IResolvable;
+}
+
+/**
+ * The statement reading the HTTP checks' credential secrets, as `local.check_function_http_credentials_statement`,
+ * in `local.check_function_http_credentials_statements` when a check names a secret; none for literal items
+ * without secrets. A list token (the variable's case) is an array of one token too: test for a token first, or
+ * an empty list would get a statement with no Resource, which IAM refuses.
+ */
+function httpCredentialStatements(scope: Construct, secretArns: string[] | IResolvable): IResolvable[] {
+  const statement: PolicyStatement = {
+    Sid: "ReadHttpCheckHeadersSecrets",
+    Effect: "Allow",
+    Action: ["secretsmanager:GetSecretValue"],
+    Resource: secretArns as string[],
+  };
+  if (!Token.isUnresolved(secretArns)) return (secretArns as string[]).length > 0 ? [onlyIf(true, [statement])] : [];
+  const named = namedLocal(scope, "check_function_http_credentials_statement", statement).expression as PolicyStatement;
+  const present = Op.gte(Fn.lengthOf(secretArns), 1);
+  return [
+    namedLocal(scope, "check_function_http_credentials_statements", onlyIf(present, [named])).expression as IResolvable,
+  ];
 }
 
 /** `cond ? statements : []` (literal `true` keeps them unconditionally). */
