@@ -5,6 +5,7 @@ import {
   requiredLiterals,
   UserRegExpError,
 } from "../../functions/shared/user-regexp";
+import { RE2JS } from "re2js";
 
 function problemOf(source: string): string | undefined {
   try {
@@ -126,6 +127,25 @@ describe("RE2 syntax and semantics (what Terraform's regex() accepts is what run
     expect(pattern.replaceAll("a token-1 b token-22", "$&[R]$1")).toBe("a $&[R]$1 b $&[R]$1");
     expect("x token-3 y".replace(pattern, "[REDACTED]")).toBe("x [REDACTED] y");
     expect(pattern.replaceAll(`${"token-9 ".repeat(10_000)}`, "R")).toBe("R ".repeat(10_000));
+  });
+
+  test("a pattern without metacharacters answers as RE2 does without compiling it (test and replaceAll)", () => {
+    const texts = ["", "aa", "aaa", "xaaay", "a-b a-b", "é😀é", "$&$1", "aXa", "ERROR\nERROR", "Ka\u212a"];
+    for (const source of ["a", "aa", "a-b", "é", "😀", "$&", "ERROR", "K", "x y", "\u212a"]) {
+      const pattern = compileUserPattern(source);
+      const re = RE2JS.compile(source);
+      for (const text of texts) {
+        expect({ source, text, test: pattern.test(text) }).toEqual({ source, text, test: re.test(text) });
+        expect({ source, text, out: pattern.replaceAll(text, "[$1]") }).toEqual({
+          source,
+          text,
+          out: re.matcher(text).replaceAll(() => "[$1]"),
+        });
+      }
+    }
+    // Surrogates go to the engine (RE2 judges lone ones itself).
+    expect(compileUserPattern("😀").plain).toBe(false);
+    expect(compileUserPattern("Task timed out").plain).toBe(true);
   });
 });
 

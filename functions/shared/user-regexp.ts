@@ -86,6 +86,21 @@ export function compileUserPattern(source: string): UserPattern {
   if (source.length > MAX_PATTERN_LENGTH) {
     throw new UserRegExpError(`must be at most ${MAX_PATTERN_LENGTH} characters`, "too-long", source);
   }
+  const required = requiredLiterals(source);
+  // A pattern without metacharacters (`ERROR`, `Task timed out`) is a valid RE2 literal and matches exactly
+  // where the string occurs: `includes` and `replaceAll` answer without the engine, and the engine is not
+  // even compiled (its first compilation costs a cold start tens of milliseconds).
+  if (PLAIN_LITERAL.test(source) && !SURROGATE.test(source)) {
+    const replaceLiteral = (text: string, replacement: string): string => text.replaceAll(source, () => replacement);
+    return {
+      source,
+      required,
+      plain: true,
+      test: (text) => text.includes(source),
+      replaceAll: replaceLiteral,
+      [Symbol.replace]: replaceLiteral,
+    };
+  }
   let re: RE2JS;
   try {
     re = RE2JS.compile(source);
@@ -98,16 +113,12 @@ export function compileUserPattern(source: string): UserPattern {
       source,
     );
   }
-  const required = requiredLiterals(source);
   const replaceAll = (text: string, replacement: string): string => re.matcher(text).replaceAll(() => replacement);
-  // A pattern without metacharacters (`ERROR`, `Task timed out`) matches exactly where the string occurs:
-  // `includes` answers that without entering the engine.
-  const plain = PLAIN_LITERAL.test(source);
   return {
     source,
     required,
-    plain,
-    test: plain ? (text) => text.includes(source) : (leadingLiteralTest(source, re) ?? ((text) => re.test(text))),
+    plain: false,
+    test: leadingLiteralTest(source, re) ?? ((text) => re.test(text)),
     replaceAll,
     [Symbol.replace]: replaceAll,
   };
@@ -225,6 +236,8 @@ export function requiredLiterals(source: string): RequiredLiterals | undefined {
 
 /** No RE2 metacharacter (nor a line break, which the text rules see may lack): the pattern is its own literal. */
 const PLAIN_LITERAL = /^[^\\^$.|?*+()[\]{}\r\n]+$/;
+/** Surrogates (also lone ones, which RE2, working on UTF-8, judges itself): such patterns go to the engine. */
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 const REPEAT = /^\{(\d+)(?:,(\d*))?\}/;
 const POSIX_CLASS = /^\[:\^?[a-z]+:\]/;
