@@ -18,7 +18,19 @@
  * Limits kept from before: patterns of at most {@link MAX_PATTERN_LENGTH} characters, and log rules see at most
  * {@link MAX_MATCH_CHARS} characters of a line.
  */
-import { RE2JS, RE2JSException } from "re2js";
+import type { RE2JS } from "re2js";
+
+type Re2js = typeof import("re2js");
+let engine: Re2js | undefined;
+
+/**
+ * re2js, evaluated on first use: the bundler keeps a required module as a function run on the first call,
+ * so a function whose patterns are all plain words (or that has none) never pays for the engine at cold start.
+ */
+function re2js(): Re2js {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a synchronous, deferred load (see above)
+  return (engine ??= require("re2js") as Re2js);
+}
 
 /**
  * Rules see at most this many UTF-16 code units of each log message (16 KiB of ASCII): it bounds the work per
@@ -103,9 +115,9 @@ export function compileUserPattern(source: string): UserPattern {
   }
   let re: RE2JS;
   try {
-    re = RE2JS.compile(source);
+    re = re2js().RE2JS.compile(source);
   } catch (error) {
-    if (!(error instanceof RE2JSException)) throw error;
+    if (!(error instanceof re2js().RE2JSException)) throw error;
     const reason = error.message.replace(/^error parsing regexp: /, "");
     throw new UserRegExpError(
       `is not a valid RE2 regular expression: ${reason} (RE2 has no backreferences or lookaround)`,
@@ -163,7 +175,7 @@ function leadingLiteralTest(source: string, re: RE2JS): ((text: string) => boole
     let at = text.indexOf(literal);
     for (let tries = 0; at >= 0; tries++) {
       if (tries === LEADING_LITERAL_TRIES) return re.test(text);
-      anchored ??= RE2JS.compile(`${prefix}\\A(?:${body})`);
+      anchored ??= re2js().RE2JS.compile(`${prefix}\\A(?:${body})`);
       if (anchored.test(at === 0 ? text : text.slice(at))) return true;
       at = text.indexOf(literal, at + 1);
     }
