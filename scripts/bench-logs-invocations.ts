@@ -8,7 +8,6 @@ import type { LogsResult } from "../functions/logs/index";
 import { HEAP_LIMIT_MB, startLogsBenchWorld } from "./lib/logs-bench-world";
 import { BENCH_RULES, encodeSubscriptionEvent, generatePayload } from "./local/log-events";
 
-
 export interface InvocationCounts {
   events: number;
   rulesMatched: number;

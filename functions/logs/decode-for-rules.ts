@@ -91,33 +91,24 @@ export function prefilteredPayload(text: string, searchesFor: LiteralSearchesFor
   // A shape error is reported by the full parse, with the index of the event at fault.
   if (checked.kind === "corrupt") return undefined;
   if (checked.kind === "control") return checked;
-  const { logEvents, ...rest } = checked.payload;
-  return {
-    kind: "data",
-    payload: {
-      ...rest,
-      eventCount: scanned.count,
-      firstEventId: scanned.firstId,
-      lastEventId: scanned.lastId,
-      candidateEvents: logEvents,
-    },
-  };
+  return rulePayload(checked.payload, scanned.count, scanned.firstId, scanned.lastId);
+}
+
+function rulePayload(
+  payload: SubscriptionPayload,
+  eventCount: number,
+  firstEventId: string | undefined,
+  lastEventId: string | undefined,
+): RuleDecodeResult {
+  const { logEvents, ...rest } = payload;
+  return { kind: "data", payload: { ...rest, eventCount, firstEventId, lastEventId, candidateEvents: logEvents } };
 }
 
 /** A full decode as a {@link RulePayload} (every event a candidate). */
 export function fullPayload(result: DecodeResult): RuleDecodeResult {
   if (result.kind !== "data") return result;
-  const { logEvents, ...rest } = result.payload;
-  return {
-    kind: "data",
-    payload: {
-      ...rest,
-      eventCount: logEvents.length,
-      firstEventId: logEvents[0]?.id,
-      lastEventId: logEvents.at(-1)?.id,
-      candidateEvents: logEvents,
-    },
-  };
+  const events = result.payload.logEvents;
+  return rulePayload(result.payload, events.length, events[0]?.id, events.at(-1)?.id);
 }
 
 /** {@link decodeForRules} without a prefilter: every event parsed. */
