@@ -67,6 +67,9 @@ export function evaluate(rules: readonly CompiledRule[], payload: EvaluatedPaylo
     matchingRules(matcher, event.message, matched);
     for (let r = 0; r < matched.length; r++) record(matches, matched[r]!, event, context, normalized);
   }
+  // The matcher outlives the payload: its last line may be a slice of the payload's whole JSON text.
+  matcher.line.base = "";
+  matcher.line.text = undefined;
   return matches;
 }
 
