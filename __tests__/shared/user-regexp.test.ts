@@ -188,3 +188,22 @@ describe("required literals (the prefilter)", () => {
     expect(passesPrefilter(undefined, "anything")).toBe(true);
   });
 });
+
+describe("the engine is loaded on first need only (cold start)", () => {
+  test("plain words never load re2js; the first pattern with a metacharacter does", () => {
+    let loaded = 0;
+    jest.isolateModules(() => {
+      jest.doMock("re2js", () => {
+        loaded++;
+        return jest.requireActual("re2js");
+      });
+      const fresh =
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy of the module, in isolation
+        require("../../functions/shared/user-regexp") as typeof import("../../functions/shared/user-regexp");
+      for (const word of ["ERROR", "Task timed out", "HealthCheck", "panic:"]) fresh.compileUserPattern(word);
+      expect(loaded).toBe(0);
+      expect(fresh.compileUserPattern("status=5[0-9][0-9]").test("x status=503 y")).toBe(true);
+      expect(loaded).toBe(1);
+    });
+  });
+});
