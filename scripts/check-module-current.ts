@@ -1,5 +1,5 @@
 /**
- * Fails when the committed module (main.tf.json, dist/*.zip) or the README's generated tables differ
+ * Fails when the committed module (*.tf.json, dist/*.zip) or the README's generated tables differ
  * from what `npm run build` produces. Run it right after a build: it compares the work tree with git.
  */
 import { execFileSync } from "node:child_process";

@@ -6,6 +6,7 @@
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformStack, Testing } from "cdktf";
+import { inlineLocals } from "../support/locals";
 import { MackerelServerless } from "../../modules/construct";
 import { TerraformWorkspace } from "../../scripts/lib/terraform";
 import { describeWithTerraform, expectCleanInit } from "../support/terraform";
@@ -249,7 +250,7 @@ describe("the construct with literal items (CDKTF users)", () => {
       s3FreshnessChecks: [{ name: "pulse", bucket: "pulses", prefix: "a/", maxAgeMinutes: 5, bodyContains: "ok" }],
       opensearchQueryChecks: [{ name: "errors", endpoint: COLLECTION, index: "events", query: "*" }],
     });
-    const tf = JSON.parse(Testing.synth(stack)) as Json;
+    const tf = inlineLocals(JSON.parse(Testing.synth(stack)) as Json);
     const checked = String(tf.resource.aws_iam_role_policy.check_function_checked_resources.policy);
     for (const sid of ["ListS3Pulses0", "ReadS3Pulse0", "QueryOpenSearchCollection0"]) expect(checked).toContain(sid);
     expect(checked).toContain('"s3:prefix" = ["a/*"]');

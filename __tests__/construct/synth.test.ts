@@ -4,6 +4,8 @@
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformStack, Testing } from "cdktf";
+import { inlineLocals } from "../support/locals";
+import { allActions, allStrings, satisfies, statements } from "../support/synth-text";
 import { MackerelServerless, type MackerelServerlessProps, PropValidationError } from "../../modules/construct";
 import { AWS_PROVIDER_VERSION, MackerelServerlessModuleStack } from "../../modules/construct/module-stack";
 
@@ -14,7 +16,7 @@ const KMS = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234
 
 function synthModule(): Json {
   const stack = new MackerelServerlessModuleStack(Testing.app(), "mackerel-serverless");
-  return JSON.parse(Testing.synth(stack)) as Json;
+  return inlineLocals(JSON.parse(Testing.synth(stack)) as Json);
 }
 
 function synthConstruct(props: Partial<MackerelServerlessProps> = {}): Json {
@@ -26,7 +28,7 @@ function synthConstruct(props: Partial<MackerelServerlessProps> = {}): Json {
     code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
     ...props,
   });
-  return JSON.parse(Testing.synth(stack)) as Json;
+  return inlineLocals(JSON.parse(Testing.synth(stack)) as Json);
 }
 
 /** The metric function's resources, by their stable logical ids (other features add other functions). */
@@ -75,129 +77,6 @@ const OPTIONAL_METRIC_STATEMENTS: Record<string, { actions: string[]; resource: 
     resource: /"dynamodb", local\.aws\.region, local\.aws\.account_id, "table\/", var\.name, "-state"/,
   },
 };
-
-interface Statement {
-  sid: string;
-  effect: string;
-  actions: string[];
-  /** The Resource expression, as written in HCL. */
-  resource: string;
-  condition?: string;
-  /** Inside `<no key> ? [] : [...]`: present only when a KMS key is given. */
-  conditional: boolean;
-}
-
-/** Index of the bracket that closes the one at `open`, skipping string literals. */
-function closing(text: string, open: number): number {
-  const pairs: Record<string, string> = { "{": "}", "[": "]", "(": ")" };
-  const stack: string[] = [];
-  for (let i = open; i < text.length; i++) {
-    const ch = text[i]!;
-    if (ch === '"') {
-      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
-      continue;
-    }
-    if (pairs[ch]) stack.push(pairs[ch]);
-    else if (ch === stack[stack.length - 1]) {
-      stack.pop();
-      if (stack.length === 0) return i;
-    }
-  }
-  throw new Error(`unbalanced expression at ${open}`);
-}
-
-/** The statements of a `jsonencode({...})` policy expression as cdktf renders it. */
-function statements(policy: string): Statement[] {
-  const out: Statement[] = [];
-  const conditionalFrom = policy.indexOf("? [] : [");
-  for (let at = policy.indexOf('{"Sid" = '); at >= 0; at = policy.indexOf('{"Sid" = ', at + 1)) {
-    const body = policy.slice(at, closing(policy, at) + 1);
-    const field = (name: string) => {
-      const start = body.indexOf(`"${name}" = `);
-      if (start < 0) return undefined;
-      const valueAt = start + name.length + 5;
-      const first = body[valueAt]!;
-      if (first === "[" || first === "{") return body.slice(valueAt, closing(body, valueAt) + 1);
-      const rest = body.slice(valueAt);
-      // A string literal, a reference, or a call such as format(...).
-      if (first === '"') return rest.slice(0, rest.indexOf('"', 1) + 1);
-      // Up to the "," or "}" that ends the value, outside brackets and strings (conditionals included).
-      let depth = 0;
-      for (let i = 0, quoted = false; i < rest.length; i++) {
-        const c = rest[i]!;
-        if (quoted) {
-          if (c === "\\") i++;
-          else if (c === '"') quoted = false;
-        } else if (c === '"') quoted = true;
-        else if ("([{".includes(c)) depth++;
-        else if (")]".includes(c)) depth--;
-        else if ((c === "," || c === "}") && depth === 0) return rest.slice(0, i);
-        else if (c === "}") depth--;
-      }
-      return rest;
-    };
-    out.push({
-      sid: JSON.parse(field("Sid")!) as string,
-      effect: JSON.parse(field("Effect")!) as string,
-      actions: JSON.parse(field("Action")!.replace(/ = /g, ":")) as string[],
-      resource: field("Resource")!,
-      condition: field("Condition"),
-      conditional: conditionalFrom >= 0 && at > conditionalFrom,
-    });
-  }
-  return out;
-}
-
-/** Every IAM action anywhere in the configuration: HCL policy expressions and JSON policy strings. */
-function allActions(tf: Json): string[] {
-  const actions: string[] = [];
-  const visit = (value: unknown) => {
-    if (typeof value === "string") {
-      for (const match of value.matchAll(/"Action" = \[([^\]]*)\]/g)) {
-        actions.push(...(JSON.parse(`[${match[1]}]`) as string[]));
-      }
-      if (value.startsWith("{") && value.includes('"Action"')) {
-        const doc = JSON.parse(value) as { Statement: { Action: string | string[] }[] };
-        for (const s of doc.Statement) actions.push(...[s.Action].flat());
-      }
-    } else if (Array.isArray(value)) value.forEach(visit);
-    else if (value && typeof value === "object") Object.values(value).forEach(visit);
-  };
-  visit(tf);
-  return actions;
-}
-
-/** Every string in the configuration. */
-function allStrings(value: unknown, out: string[] = []): string[] {
-  if (typeof value === "string") out.push(value);
-  else if (Array.isArray(value)) value.forEach((v) => allStrings(v, out));
-  else if (value && typeof value === "object") Object.values(value).forEach((v) => allStrings(v, out));
-  return out;
-}
-
-/** Whether a version satisfies a Terraform constraint such as `>= 5.80, < 7.0`. */
-function satisfies(version: string, constraint: string): boolean {
-  const parse = (v: string) => v.split(".").map(Number).concat([0, 0, 0]).slice(0, 3);
-  const cmp = (a: number[], b: number[]) => a.reduce((r, x, i) => r || x - b[i]!, 0);
-  return constraint.split(",").every((part) => {
-    const [, op, v] = /^\s*(>=|<=|>|<|=|!=)?\s*([\d.]+)\s*$/.exec(part)!;
-    const c = cmp(parse(version), parse(v!));
-    switch (op ?? "=") {
-      case ">=":
-        return c >= 0;
-      case "<=":
-        return c <= 0;
-      case ">":
-        return c > 0;
-      case "<":
-        return c < 0;
-      case "!=":
-        return c !== 0;
-      default:
-        return c === 0;
-    }
-  });
-}
 
 describe("the module stack (modules/mackerel-serverless)", () => {
   const tf = synthModule();

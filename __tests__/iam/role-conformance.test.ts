@@ -9,12 +9,10 @@
  * function's planned inline policies with an IAM policy simulator.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { MODULE_DIR } from "../../scripts/lib/module-writer";
+import { MODULE_DIR, readModule } from "../../scripts/lib/module-writer";
 import { TerraformWorkspace } from "../../scripts/lib/terraform";
 import { LocalAwsJsonServer, secretsManagerHandlers } from "../../scripts/local/aws-json-server";
 import { CloudWatchLogsStub, evaluateQuery } from "../../scripts/local/cloudwatch-logs-stub";
@@ -183,7 +181,7 @@ describeWithTerraform("every AWS call of every function is allowed by its planne
    * each value from the plan's known values: the names it planned, its outputs, the rules item it writes.
    */
   async function startPlanned(fn: string, extraEnv: Record<string, string> = {}): Promise<LocalLambda> {
-    const module = JSON.parse(readFileSync(join(MODULE_DIR, "main.tf.json"), "utf8")) as {
+    const module = readModule(MODULE_DIR) as {
       resource: { aws_lambda_function: Record<string, { environment: { variables: Record<string, string> } }> };
     };
     const rulesItem = changes.find((c) => c.type === "aws_dynamodb_table_item")?.change.after.item;

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformStack, Testing } from "cdktf";
+import { inlineLocals } from "../support/locals";
 import { type LogRule, MackerelServerless, type MackerelServerlessProps } from "../../modules/construct";
 import { MackerelServerlessModuleStack } from "../../modules/construct/module-stack";
 import { OUTPUTS } from "../../modules/construct/outputs";
@@ -28,7 +29,7 @@ function synth(props: Partial<MackerelServerlessProps> = {}): Json {
     code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
     ...props,
   });
-  return JSON.parse(Testing.synth(stack)) as Json;
+  return inlineLocals(JSON.parse(Testing.synth(stack)) as Json);
 }
 
 const policyOf = (tf: Json, fn: string): string => tf.resource.aws_iam_role_policy[`${fn}_function`].policy as string;

@@ -5,6 +5,7 @@
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformStack, Testing } from "cdktf";
+import { inlineLocals } from "../support/locals";
 import { maxReceiveCountFor } from "../../functions/sender/schedule";
 import { MackerelServerless, type MackerelServerlessProps } from "../../modules/construct";
 import { MackerelServerlessModuleStack } from "../../modules/construct/module-stack";
@@ -16,7 +17,9 @@ const SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mackerel-ap
 const TOPIC = "arn:aws:sns:eu-west-1:123456789012:ops";
 
 function synthModule(): Json {
-  return JSON.parse(Testing.synth(new MackerelServerlessModuleStack(Testing.app(), "mackerel-serverless"))) as Json;
+  return inlineLocals(
+    JSON.parse(Testing.synth(new MackerelServerlessModuleStack(Testing.app(), "mackerel-serverless"))) as Json,
+  );
 }
 
 function synthConstruct(props: Partial<MackerelServerlessProps> = {}): { tf: Json; construct: MackerelServerless } {
@@ -29,7 +32,7 @@ function synthConstruct(props: Partial<MackerelServerlessProps> = {}): { tf: Jso
     code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
     ...props,
   });
-  return { tf: JSON.parse(Testing.synth(stack)) as Json, construct };
+  return { tf: inlineLocals(JSON.parse(Testing.synth(stack)) as Json), construct };
 }
 
 /** The statements of a role policy, as {sid: {actions, resource}} (the policy is an HCL jsonencode expression). */

@@ -10,6 +10,8 @@
  * Lists are Terraform variables (for expressions, known at plan) or literal items (CDKTF users).
  */
 import { Fn, type IResolvable, ref, Token } from "cdktf";
+import type { Construct } from "constructs";
+import { namedLocal } from "./context";
 import type { PolicyStatement } from "./module-function";
 import type { CheckItem, CheckList } from "./scheduled-checks";
 import { TF_AOSS_ENDPOINT, TF_ES_ENDPOINT } from "./variables";
@@ -18,8 +20,6 @@ export interface ArnParts {
   partition: string;
   account: string;
 }
-
-const hcl = (value: string) => JSON.stringify(value);
 
 /** `[for i, c in <list> : <body> if <cond>]` as a Terraform expression. */
 function forEach(list: IResolvable, body: string, condition?: string): IResolvable {
@@ -82,7 +82,7 @@ export function openSearchResource(
 }
 
 /** Statements of the OpenSearch query checks. */
-export function openSearchStatements(list: CheckList, arn: ArnParts): IResolvable[] {
+export function openSearchStatements(scope: Construct, list: CheckList, arn: ArnParts): IResolvable[] {
   if (Array.isArray(list)) {
     const statements = list.map((item: CheckItem, i): PolicyStatement => {
       const resource = openSearchResource(String(item.endpoint));
@@ -119,8 +119,12 @@ export function openSearchStatements(list: CheckList, arn: ArnParts): IResolvabl
   }
   const partition = Token.asString(arn.partition);
   const account = Token.asString(arn.account);
-  const es = `regex(${hcl(TF_ES_ENDPOINT)}, c.endpoint)`;
-  const aoss = `regex(${hcl(TF_AOSS_ENDPOINT)}, c.endpoint)`;
+  // The endpoint patterns once, as `local.opensearch_endpoint_patterns` (capture groups: name, region).
+  const patterns = Token.asString(
+    namedLocal(scope, "opensearch_endpoint_patterns", { es: TF_ES_ENDPOINT, aoss: TF_AOSS_ENDPOINT }).expression,
+  );
+  const es = `regex(${patterns}.es, c.endpoint)`;
+  const aoss = `regex(${patterns}.aoss, c.endpoint)`;
   return [
     forEach(
       list,

@@ -3,7 +3,8 @@
  * every function gets, and the statements that read the API key. Each feature (metric, log monitoring,
  * scheduled checks, spool) lives in its own file and builds on this.
  */
-import { Fn, type IResolvable, Op, Token } from "cdktf";
+import { Fn, type IResolvable, Op, TerraformLocal, Token } from "cdktf";
+import type { Construct } from "constructs";
 import type { FunctionCode, FunctionName, PolicyStatement } from "./module-function";
 
 export interface FeatureContext {
@@ -67,6 +68,16 @@ export function ownArn(aws: AwsLocation, service: string, ...resource: string[])
     aws.accountId,
     ...resource,
   ]);
+}
+
+/**
+ * A named `locals` entry (`local.<name>`) holding `value`: what the module computes once and refers to by
+ * name. Objects and lists stay structured in the Terraform JSON, one attribute a line.
+ */
+export function namedLocal(scope: Construct, name: string, value: unknown): TerraformLocal {
+  const local = new TerraformLocal(scope, name, value);
+  local.overrideLogicalId(name);
+  return local;
 }
 
 /** `Fn.format("%s:*", [arn])`: the ARN of everything under a resource (log streams, versions). */

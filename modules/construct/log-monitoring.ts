@@ -10,8 +10,8 @@
  *   to the account's log groups.
  * - The loop guard at plan time: a subscription of one of the module's own log groups fails `terraform plan`
  *   (a precondition per subscription, naming `log_subscriptions`). At run time the function skips them too.
- * - The tick: a one-minute EventBridge rule whose input is `{"tick":{}}`, targeting the check function (which
- *   gets the state table and the rules from mackerel-serverless.ts through ScheduledChecks).
+ * - The tick: a one-minute EventBridge rule whose input is `{"tick":{}}`, targeting the check function, which
+ *   gets what the tick needs ({@link tickSettings}: the state table, the rules' digest) from here.
  *
  * ARNs take partition, region and account from the provider (`context.aws`), never from an input ARN.
  */
@@ -25,7 +25,7 @@ import { Construct } from "constructs";
 import { compileRules, LogRuleConfigError } from "../../functions/logs/rules";
 import type { FeatureContext } from "./context";
 import type { LogSubscription } from "./mackerel-serverless";
-import { ModuleFunction } from "./module-function";
+import { ModuleFunction, type PolicyStatement } from "./module-function";
 import type { StateTable } from "./state-table";
 
 /** Subscribed log groups: literal items (CDKTF) or a Terraform list of `{log_group_name, filter_pattern}`. */
@@ -57,6 +57,20 @@ export function logRulesJson(rules: LogRuleList | undefined): string {
     throw error;
   }
   return JSON.stringify(rules);
+}
+
+/**
+ * What the check function needs to run the log pipeline's per-minute tick (flush counts, close quiet
+ * alerts, the heartbeat): the state table and the rules' digest, and access to the table's items.
+ */
+export function tickSettings(
+  table: StateTable,
+  rulesEnvironment: Record<string, string>,
+): { environment: Record<string, string>; statements: PolicyStatement[] } {
+  return {
+    environment: { STATE_TABLE_NAME: table.table.name, ...rulesEnvironment },
+    statements: [table.statement("TickState", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"])],
+  };
 }
 
 export interface LogMonitoringProps {
@@ -103,7 +117,7 @@ export class LogMonitoring extends Construct {
         // GetItem also reads the rules (config/log_rules).
         table.statement("LogCountsAndRuleState", ["dynamodb:GetItem", "dynamodb:UpdateItem"]),
       ],
-      conditionalStatements: context.decryptSecret,
+      conditionalStatements: context.decryptSecret && [context.decryptSecret],
     });
 
     // ----- per log group subscriptions -----

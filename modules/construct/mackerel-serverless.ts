@@ -10,9 +10,16 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Construct } from "constructs";
 import { Alarms } from "./alarms";
-import { awsLocation, secretResource } from "./aws-location";
-import { arnWildcard, type FeatureContext, functionLogGroupName, isNullOrEmpty, orDefault } from "./context";
-import { LogMonitoring, type LogRuleList, logRulesJson, type LogSubscriptionList } from "./log-monitoring";
+import { apiKeyAccess } from "./api-key";
+import { awsLocation } from "./aws-location";
+import { arnWildcard, type FeatureContext, functionLogGroupName, namedLocal, orDefault } from "./context";
+import {
+  LogMonitoring,
+  type LogRuleList,
+  logRulesJson,
+  type LogSubscriptionList,
+  tickSettings,
+} from "./log-monitoring";
 import { mackerelMonitors, type MonitorsInput } from "./monitors";
 import { FUNCTION_NAMES, type FunctionCode, type FunctionName, ModuleFunction } from "./module-function";
 import {
@@ -138,8 +145,6 @@ export class MackerelServerless extends Construct {
     // Where the module runs comes from the provider; the secret may live in another region or account.
     const aws = awsLocation(this);
     const defaultCustomIdentifier = Fn.format("mackerel-serverless/%s/%s/%s", [aws.region, aws.accountId, prefix]);
-    // Secrets Manager decrypts with the key in the secret's own region.
-    const secretRegion = Fn.element(Fn.split(":", props.apiKeySecretArn), 3);
 
     const tags = props.tags ?? {};
     this.spool = new Spool(this, "spool", { prefix, tags, aws, maxAgeHours: props.spoolMaxAgeHours });
@@ -167,34 +172,8 @@ export class MackerelServerless extends Construct {
         SPOOL_QUEUE_URL: this.spool.queue.url,
       },
       sendToSpool: this.spool.sendStatement,
-      readSecret: {
-        Sid: "ReadMackerelApiKey",
-        Effect: "Allow",
-        Action: ["secretsmanager:GetSecretValue"],
-        Resource: secretResource(props.apiKeySecretArn),
-      },
-      decryptSecret:
-        props.apiKeyKmsKeyArn === undefined
-          ? undefined
-          : (Fn.conditional(
-              isNullOrEmpty(props.apiKeyKmsKeyArn),
-              [],
-              [
-                {
-                  Sid: "DecryptMackerelApiKey",
-                  Effect: "Allow",
-                  Action: ["kms:Decrypt"],
-                  Resource: props.apiKeyKmsKeyArn,
-                  // Only when Secrets Manager asks on the function's behalf.
-                  Condition: {
-                    StringEquals: {
-                      "kms:ViaService": Fn.format("secretsmanager.%s.amazonaws.com", [secretRegion]),
-                    },
-                  },
-                },
-              ],
-            ) as IResolvable),
-      ownLogGroupNames: FUNCTION_NAMES.map((fn) => functionLogGroupName(prefix, fn)),
+      ...apiKeyAccess(this, props.apiKeySecretArn, props.apiKeyKmsKeyArn),
+      ownLogGroupNames: ownLogGroupNames(this, prefix),
       aws,
     };
     this.ownLogGroupNames = context.ownLogGroupNames;
@@ -225,7 +204,7 @@ export class MackerelServerless extends Construct {
         // One occurredAt second per (host, check) across containers: a fast CRITICAL → OK must not share one.
         this.stateTable.statement("CheckReportSeconds", ["dynamodb:UpdateItem"], ["check#*"]),
       ],
-      conditionalStatements: context.decryptSecret,
+      conditionalStatements: context.decryptSecret && [context.decryptSecret],
     });
     this.sender = this.spool.addSender(context);
 
@@ -252,11 +231,8 @@ export class MackerelServerless extends Construct {
       opensearchQueryChecks: toVariableList(props.opensearchQueryChecks) as CheckList | undefined,
       logRules: logRules as CheckList | undefined,
       vpcConfig: vpcVariable(props.vpcConfig),
-      // The per-minute tick runs in the check function: it reads and updates the state table.
-      environment: { STATE_TABLE_NAME: this.stateTable.table.name, ...rulesEnvironment },
-      statements: [
-        this.stateTable.statement("TickState", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
-      ],
+      // The per-minute tick of the log pipeline runs in the check function (log-monitoring.ts).
+      ...tickSettings(this.stateTable, rulesEnvironment),
     });
 
     this.logs = new LogMonitoring(this, "logs", {
@@ -288,6 +264,16 @@ export class MackerelServerless extends Construct {
       spool: this.spool,
     });
   }
+}
+
+/**
+ * The log groups of the module's functions, known before the functions exist (the loop guard). With a
+ * token prefix (the module's var.name) they are `local.own_log_group_names`: a list of templates that
+ * function calls (concat, contains) can take, where literals holding a token cannot be escaped.
+ */
+function ownLogGroupNames(scope: Construct, prefix: string): string[] {
+  const names = FUNCTION_NAMES.map((fn) => functionLogGroupName(prefix, fn));
+  return Token.isUnresolved(prefix) ? namedLocal(scope, "own_log_group_names", names).asList : names;
 }
 
 /** Host settings from the `host` prop: literal attributes, or attributes of a token (a variable). */

@@ -8,7 +8,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction, type LambdaFunctionVpcConfig } from "@cdktf/provider-aws/lib/lambda-function";
 import { Fn, type IResolvable } from "cdktf";
 import { Construct } from "constructs";
-import { type AwsLocation, functionLogGroupName, ownArn } from "./context";
+import { type AwsLocation, functionLogGroupName, namedLocal, ownArn } from "./context";
 
 /** The functions the module ships; each is `dist/<name>.zip`. */
 export const FUNCTION_NAMES = ["metric", "logs", "check", "sender"] as const;
@@ -43,8 +43,8 @@ export interface ModuleFunctionProps {
   environment: Record<string, string>;
   /** Statements beyond writing its own logs. */
   statements: PolicyStatement[];
-  /** A Terraform list expression of further statements that depend on inputs (e.g. KMS only when a key is given). */
-  conditionalStatements?: IResolvable;
+  /** Terraform list expressions of further statements that depend on inputs (e.g. KMS only when a key is given). */
+  conditionalStatements?: IResolvable[];
   tags: Record<string, string>;
   /** The provider's partition, region and account: the function's own ARNs in its policy. */
   aws: AwsLocation;
@@ -90,10 +90,13 @@ export class ModuleFunction extends Construct {
       // Composed (not the log group's attribute) so that the plan shows the policy in full.
       Resource: ownArn(props.aws, "logs", "log-group:/aws/lambda/", props.prefix, `-${fn}:*`),
     };
-    const fixed = [ownLogs, ...props.statements];
+    // The statements as a local (`local.<fn>_function_statements`), one attribute a line in the module;
+    // the policy only joins them with those that depend on inputs.
+    const fixed = namedLocal(this, `${fn}_function_statements`, [ownLogs, ...props.statements]).expression;
+    const conditional = props.conditionalStatements ?? [];
     const policy = Fn.jsonencode({
       Version: "2012-10-17",
-      Statement: props.conditionalStatements ? Fn.concat([fixed, props.conditionalStatements]) : fixed,
+      Statement: conditional.length > 0 ? Fn.concat([fixed, ...conditional]) : fixed,
     });
     const rolePolicy = new IamRolePolicy(this, "policy", {
       name: `${this.functionName}`,

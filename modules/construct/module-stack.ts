@@ -9,8 +9,11 @@ import { declareVariables, finishChildModule } from "./child-module";
 import type { Construct } from "constructs";
 import { FUNCTION_NAMES, type FunctionName } from "./module-function";
 import { MackerelServerless } from "./mackerel-serverless";
+import { fileOfPath, type ModuleFile, splitModule } from "./module-files";
 import { OUTPUTS } from "./outputs";
 import { VARIABLES } from "./variables";
+
+type Json = Record<string, unknown>;
 
 /** Provider range: hashicorp/aws 5.x (from 5.80, for every resource argument used) and 6.x. */
 export const AWS_PROVIDER_VERSION = ">= 5.80, < 7.0";
@@ -65,8 +68,20 @@ export class MackerelServerlessModuleStack extends TerraformStack {
     }
   }
 
+  /** The file of each resource and data source (`resource.<type>.<name>`), by its construct's feature. */
+  readonly files = new Map<string, ModuleFile>();
+
   override toTerraform(): Record<string, unknown> {
-    return finishChildModule(super.toTerraform() as Record<string, unknown>, {
+    const tf = super.toTerraform() as Record<string, unknown>;
+    for (const key of ["resource", "data"]) {
+      for (const [type, byName] of Object.entries((tf[key] ?? {}) as Record<string, Record<string, Json>>)) {
+        for (const [name, body] of Object.entries(byName)) {
+          const path = (body["//"] as { metadata?: { path?: string } } | undefined)?.metadata?.path ?? "";
+          this.files.set(`${key}.${type}.${name}`, fileOfPath(path));
+        }
+      }
+    }
+    return finishChildModule(tf, {
       definitions: VARIABLES,
       requiredVersion: TERRAFORM_VERSION,
       requiredProviders: { aws: { source: "hashicorp/aws", version: AWS_PROVIDER_VERSION } },
@@ -82,10 +97,24 @@ function moduleCode(fn: FunctionName) {
 
 /** Synthesizes the module and returns its Terraform JSON. */
 export function synthesizeModule(): Record<string, unknown> {
+  return synthesizeModuleFiles().merged;
+}
+
+/** Synthesizes the module: its Terraform JSON, and the same in files by concern ({@link splitModule}). */
+export function synthesizeModuleFiles(): {
+  merged: Record<string, unknown>;
+  files: Partial<Record<ModuleFile, Record<string, unknown>>>;
+} {
   const app = new App({ outdir: "cdktf.out" });
   const stack = new MackerelServerlessModuleStack(app, "mackerel-serverless");
   // The stack's own rendering, not app.synth(): nothing is written to cdktf.out.
-  return stack.toTerraform();
+  const merged = stack.toTerraform();
+  const files = splitModule(merged, (address) => {
+    const file = stack.files.get(address);
+    if (!file) throw new Error(`no file for ${address}`);
+    return file;
+  });
+  return { merged, files };
 }
 
 export { FUNCTION_NAMES };

@@ -23,18 +23,22 @@ import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunctionVpcConfig } from "@cdktf/provider-aws/lib/lambda-function";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
-import { Fn, type IResolvable, Op, propertyAccess, Token, TerraformIterator } from "cdktf";
+import { Fn, type IResolvable, Op, propertyAccess, TerraformIterator, type TerraformLocal, Token } from "cdktf";
 import { Construct } from "constructs";
 import { openSearchStatements, s3FreshnessStatements } from "./check-kinds-iam";
-import type { FeatureContext } from "./context";
+import { type FeatureContext, namedLocal } from "./context";
 import { ModuleFunction, type PolicyStatement } from "./module-function";
-import { camelCase } from "./props";
-import { TF_CHECK_NAME, TF_SCHEDULE } from "./variables";
+import {
+  assertValidItems,
+  attribute,
+  CHECK_KINDS,
+  type CheckItem,
+  type CheckList,
+  type Kind,
+  uniqueNamesPrecondition,
+} from "./check-kinds";
 
-/** One check as in the Terraform variables (snake_case), passed verbatim to the function. */
-export type CheckItem = { name: string } & Record<string, unknown>;
-/** A Terraform list (e.g. `var.http_checks`) or literal items. */
-export type CheckList = CheckItem[] | IResolvable;
+export { CHECK_KINDS, type CheckItem, type CheckList } from "./check-kinds";
 
 /** Where the check function runs in a VPC (literal or a token that may be null). */
 export type VpcConfig = { subnet_ids: string[]; security_group_ids: string[] } | IResolvable;
@@ -55,17 +59,6 @@ export interface ScheduledChecksProps {
   /** The log rules: each also names a Mackerel check, so no check may share a rule's name. */
   logRules?: CheckList;
 }
-
-/** The four kinds: the `kind` the function dispatches on, the variable, the default schedule. */
-export const CHECK_KINDS = [
-  { kind: "logs_insights", variable: "logs_insights_checks", defaultSchedule: "rate(5 minutes)" },
-  { kind: "http", variable: "http_checks", defaultSchedule: "rate(1 minute)" },
-  { kind: "sfn_execution", variable: "sfn_execution_checks", defaultSchedule: "rate(5 minutes)" },
-  { kind: "log_freshness", variable: "log_freshness_checks", defaultSchedule: "rate(5 minutes)" },
-  { kind: "s3_freshness", variable: "s3_freshness_checks", defaultSchedule: "rate(5 minutes)" },
-  { kind: "opensearch_query", variable: "opensearch_query_checks", defaultSchedule: "rate(5 minutes)" },
-] as const;
-type Kind = (typeof CHECK_KINDS)[number];
 
 /** The check function's time: Logs Insights queries over long windows can take minutes. */
 export const CHECK_TIMEOUT_SECONDS = 300;
@@ -101,11 +94,20 @@ export class ScheduledChecks extends Construct {
     };
 
     const statements: IResolvable[] = [];
+    // A list variable's statements, one attribute a line in `local.check_function_checked_resource_statement`
+    // (by Sid); each is in the policy only when its list has an item. Filled below, resolved at synthesis.
+    const bySid: Record<string, PolicyStatement> = {};
+    let named: TerraformLocal | undefined;
+    const onlyWhen = (condition: IResolvable, statement: PolicyStatement) => {
+      named ??= namedLocal(this, "check_function_checked_resource_statement", bySid);
+      bySid[statement.Sid!] = statement;
+      const reference = propertyAccess(named.expression, [statement.Sid!]) as unknown as PolicyStatement;
+      statements.push(onlyIf(condition, [reference]));
+    };
     const whenAny = (kind: Kind["kind"], statement: PolicyStatement) => {
       const n = count(lists[kind]);
-      if (typeof n === "number") {
-        if (n > 0) statements.push(onlyIf(true, [statement]));
-      } else statements.push(onlyIf(Op.gte(n, 1), [statement]));
+      if (typeof n !== "number") onlyWhen(Op.gte(n, 1), statement);
+      else if (n > 0) statements.push(onlyIf(true, [statement]));
     };
     whenAny("logs_insights", {
       Sid: "StartLogsInsightsQueries",
@@ -146,11 +148,11 @@ export class ScheduledChecks extends Construct {
     // A list token (the variable's case) is an array of one token too: test for a token first, or an empty
     // list would get a statement with no Resource, which IAM refuses.
     if (Token.isUnresolved(headerSecrets)) {
-      statements.push(onlyIf(Op.gte(Fn.lengthOf(headerSecrets), 1), [secretStatement]));
+      onlyWhen(Op.gte(Fn.lengthOf(headerSecrets), 1), secretStatement);
     } else if ((headerSecrets as string[]).length > 0) statements.push(onlyIf(true, [secretStatement]));
     statements.push(
       ...s3FreshnessStatements(lists.s3_freshness, { partition, account }),
-      ...openSearchStatements(lists.opensearch_query, { partition, account }),
+      ...openSearchStatements(this, lists.opensearch_query, { partition, account }),
     );
 
     // In the function's own policy (which the function waits for): Lambda checks these at creation.
@@ -161,7 +163,7 @@ export class ScheduledChecks extends Construct {
       // Literal, or a variable that may be null.
       const present = Token.isUnresolved(vpc) ? Op.neq(vpc, Token.nullValue()) : true;
       baseStatements.push(
-        onlyIf(present, [
+        vpcStatements(this, present, [
           {
             Sid: "ManageVpcNetworkInterfaces",
             Effect: "Allow",
@@ -195,8 +197,7 @@ export class ScheduledChecks extends Construct {
       timeout: CHECK_TIMEOUT_SECONDS,
       environment: { ...context.mackerelEnvironment, ...props.environment },
       statements: [context.readSecret, context.sendToSpool, ...(props.statements ?? [])],
-      conditionalStatements:
-        baseStatements.length > 0 ? (Fn.concat(baseStatements) as unknown as IResolvable) : undefined,
+      conditionalStatements: baseStatements,
       vpcConfig,
     });
 
@@ -205,8 +206,10 @@ export class ScheduledChecks extends Construct {
     let checksPolicy: IamRolePolicy | undefined;
     const literalStatements = statements.every((st) => Array.isArray(st));
     if (!literalStatements || statements.length > 0) {
-      // concat() needs one argument at least: start from an empty list.
-      const checkStatements = Fn.concat([[], ...statements]);
+      // One group of statements a line in `local.check_function_checked_resources_statements`, joined by
+      // flatten() (each group is a list of statements, or none).
+      const groups = namedLocal(this, "check_function_checked_resources_statements", statements);
+      const checkStatements = Fn.flatten(groups.expression as IResolvable);
       checksPolicy = new IamRolePolicy(this, "checks-policy", {
         count: literalStatements
           ? undefined
@@ -286,16 +289,17 @@ function count(list: CheckList): number | IResolvable {
   return Array.isArray(list) ? list.length : (Token.asAny(Fn.lengthOf(list)) as IResolvable);
 }
 
+/** The VPC statement as `local.check_function_vpc_statement`, in `local.check_function_vpc_statements` when present. */
+function vpcStatements(scope: Construct, present: IResolvable | boolean, statements: [PolicyStatement]): IResolvable {
+  if (present === true) return onlyIf(true, statements);
+  const statement = namedLocal(scope, "check_function_vpc_statement", statements[0]).expression as PolicyStatement;
+  return namedLocal(scope, "check_function_vpc_statements", onlyIf(present, [statement])).expression as IResolvable;
+}
+
 /** `cond ? statements : []` (literal `true` keeps them unconditionally). */
 function onlyIf(condition: IResolvable | boolean, statements: PolicyStatement[]): IResolvable {
   if (condition === true) return statements as unknown as IResolvable;
   return Fn.conditional(condition, statements, []) as IResolvable;
-}
-
-/** One attribute of every item, in order (a splat: `list[*].<attr>`). */
-function attribute(list: CheckList, attr: string): string[] | IResolvable {
-  if (Array.isArray(list)) return list.map((item) => item[attr] as string);
-  return propertyAccess(list, ["*", attr]);
 }
 
 /** The distinct `headers_secret_arn` of the HTTP checks that set one. */
@@ -323,68 +327,4 @@ function boundedName(full: string): string {
       Fn.format("%s-%s", [Fn.substr(full, 0, RULE_NAME_MAX - 9), Fn.substr(Fn.md5(full), 0, 8)]),
     ),
   );
-}
-
-/** The variables whose items name Mackerel checks: the check lists, then log_rules. */
-const NAMING_VARIABLES = [...CHECK_KINDS.map((kind) => kind.variable), "log_rules"].join(", ");
-/** The same, as the construct's props (literal items are checked at synth, naming the props). */
-const NAMING_PROPS = [...CHECK_KINDS.map((kind) => camelCase(kind.variable)), "logRules"].join(", ");
-
-/**
- * Literal items get no Terraform variable validation: their names and schedules are checked at synth
- * (the check function validates the rest of each spec when it runs, and reports UNKNOWN if it is bad).
- * Names are unique across the check lists and the log rules, which name Mackerel checks too.
- */
-function assertValidItems(lists: Record<Kind["kind"], CheckItem[]>, logRules: CheckItem[]): void {
-  const seen = new Map<string, string>();
-  for (const rule of logRules) if (typeof rule.name === "string") seen.set(rule.name, "logRules");
-  for (const kind of CHECK_KINDS) {
-    const prop = camelCase(kind.variable);
-    for (const item of lists[kind.kind]) {
-      if (typeof item.name !== "string" || !new RegExp(TF_CHECK_NAME).test(item.name)) {
-        throw new Error(`${prop}: name ${JSON.stringify(item.name)} must be 1-64 characters of a-zA-Z0-9_-.`);
-      }
-      if (item.schedule != null && !new RegExp(TF_SCHEDULE).test(String(item.schedule))) {
-        throw new Error(
-          `${prop}: schedule ${JSON.stringify(item.schedule)} of ${item.name} must be rate(...) or cron(...) as EventBridge takes them.`,
-        );
-      }
-      if (kind.kind === "http") assertHttpCredentialsElsewhere(item);
-      const first = seen.get(item.name);
-      if (first !== undefined) {
-        throw new Error(
-          `Check names must be unique across ${NAMING_PROPS}: "${item.name}" is in ${first} and ${prop}.`,
-        );
-      }
-      seen.set(item.name, prop);
-    }
-  }
-}
-
-/** Literal HTTP items: credentials in the URL or in `headers` are refused at synth, as the variables refuse them at plan. */
-function assertHttpCredentialsElsewhere(item: CheckItem): void {
-  const how =
-    'Put the credentials in a Secrets Manager secret ({"username": "...", "password": "..."} or {"headers": {"Authorization": "..."}}) and set headers_secret_arn on the check.';
-  if (typeof item.url === "string" && /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*@/.test(item.url)) {
-    throw new Error(`httpChecks: the url of ${item.name} holds user info (user:password@), which is refused. ${how}`);
-  }
-  const headers = (item.headers ?? {}) as Record<string, unknown>;
-  if (Object.keys(headers).some((k) => ["authorization", "proxy-authorization", "cookie"].includes(k.toLowerCase()))) {
-    throw new Error(`httpChecks: headers of ${item.name} set Authorization, Proxy-Authorization or Cookie. ${how}`);
-  }
-}
-
-/**
- * A check name must be unique across the check lists and log_rules: each names one Mackerel check (and the
- * checks' the metrics `checks.<name>.*`). A variable validation cannot see the other variables (before
- * Terraform 1.9), so a precondition of the function checks it at plan, naming the duplicates and the variables.
- */
-function uniqueNamesPrecondition(lists: Record<Kind["kind"], CheckList>, logRules: CheckList): Record<string, unknown> {
-  const names = Token.asString(
-    Fn.concat([...CHECK_KINDS.map((kind) => attribute(lists[kind.kind], "name")), attribute(logRules, "name")]),
-  );
-  return {
-    condition: `\${length(distinct(${names})) == length(${names})}`,
-    error_message: `Check names must be unique across ${NAMING_VARIABLES} (each names one Mackerel check; a check's also names the metrics checks.<name>.*); repeated: \${join(", ", [for n in distinct(${names}) : n if length([for m in ${names} : m if m == n]) > 1])}.`,
-  };
 }

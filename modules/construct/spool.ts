@@ -126,7 +126,7 @@ export class Spool extends Construct {
           Resource: this.deadLetterQueueArn,
         },
       ],
-      conditionalStatements: context.decryptSecret,
+      conditionalStatements: context.decryptSecret && [context.decryptSecret],
     });
     const mapping = new LambdaEventSourceMapping(this, "source", {
       eventSourceArn: this.queue.arn,

@@ -15,7 +15,7 @@ export function inputsTable(): string {
   const rows = VARIABLES.map((v) => {
     const required = !("default" in v);
     const def = required ? "n/a" : `\`${JSON.stringify(v.default)}\``;
-    return `| \`${v.name}\` | ${escape(v.description)} | \`${escape(v.type.replace(/\s+/g, " "))}\` | ${escape(def)} | ${required ? "yes" : "no"} |`;
+    return `| \`${v.name}\` | ${escape(v.details ?? v.description)} | \`${escape(v.type.replace(/\s+/g, " "))}\` | ${escape(def)} | ${required ? "yes" : "no"} |`;
   });
   return ["| Name | Description | Type | Default | Required |", "|---|---|---|---|---|", ...rows].join("\n");
 }
