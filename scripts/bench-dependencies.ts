@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
+import { REALISTIC_RULES } from "./bench-regex";
 import { ROOT } from "./lib/bundle";
 import { importTimes, median } from "./lib/import-time";
 
@@ -23,6 +24,13 @@ export const s = z.strictObject({ service: z.optional(z.string().check(z.regex(/
   checks: z.optional(z.array(z.strictObject({ name: z.string(), status: z.enum(["OK","WARNING","CRITICAL","UNKNOWN"]), message: z.optional(z.string()) }))) });`,
   "redaction rule set (functions/shared/redact.ts), first use":
     'import { redactBuiltIn } from "../../functions/shared/redact"; export const r = redactBuiltIn("x password=y ghp_0123456789abcdefghijklmnopqrstuvwxyzAB");',
+  // The rule engine as the logs function and the tick load it (re2js inside): rules of plain words only
+  // (no pattern reaches re2js), and the realistic set of issue #10 (two patterns do).
+  "rule engine: 10 plain-word rules compiled (re2js bundled, never evaluated)":
+    'import { compileRules } from "../../functions/logs/rules"; import { BENCH_RULES_SIMPLE } from "../../scripts/local/log-events"; export const r = compileRules(BENCH_RULES_SIMPLE);',
+  "rule engine: the realistic 10-rule set compiled (two patterns on re2js)": `import { compileRules } from "../../functions/logs/rules"; export const r = compileRules(${JSON.stringify(REALISTIC_RULES)});`,
+  "rule engine: none (functions/logs/rules.ts imported, no rules)":
+    'import { compileRules } from "../../functions/logs/rules"; export const r = compileRules([]);',
   "@aws-sdk/client-secrets-manager":
     'import { SecretsManagerClient, GetSecretValueCommand } from "@aws-sdk/client-secrets-manager"; export const c = new SecretsManagerClient({}); export { GetSecretValueCommand };',
   "@aws-sdk/client-dynamodb":

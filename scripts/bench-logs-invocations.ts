@@ -5,16 +5,8 @@
  * 10,000-event (~2 MB) payload. Reproduce with `npm run bench:logs`.
  */
 import type { LogsResult } from "../functions/logs/index";
-import { LocalAwsJsonServer, secretsManagerHandlers } from "./local/aws-json-server";
-import { startDynalite } from "./local/dynalite";
-import { LocalLambda } from "./local/lambda-runner";
-import { LocalMackerelServer } from "./local/mackerel-server";
+import { HEAP_LIMIT_MB, startLogsBenchWorld } from "./lib/logs-bench-world";
 import { BENCH_RULES, encodeSubscriptionEvent, generatePayload } from "./local/log-events";
-
-const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-AbCdEf";
-const KEY = "bench-api-key";
-/** V8 old space for the container: what remains of 128 MB after the runtime, code and buffers. */
-export const HEAP_LIMIT_MB = 64;
 
 export interface InvocationCounts {
   events: number;
@@ -31,24 +23,8 @@ export interface LogsInvocationFigures {
 }
 
 export async function measureLogsInvocations(sizes = [10, 1_000, 10_000]): Promise<LogsInvocationFigures> {
-  const mackerel = await LocalMackerelServer.start({ apiKeys: [KEY], services: ["bench"] });
-  const secrets = await LocalAwsJsonServer.start(secretsManagerHandlers(new Map([[SECRET_ARN, KEY]])));
-  const dynamo = await startDynalite();
-  const table = await dynamo.createStateTable("bench-state");
-  const logs = await LocalLambda.start("logs", {
-    env: {
-      MACKEREL_API_KEY_SECRET_ARN: SECRET_ARN,
-      MACKEREL_API_BASE_URL: mackerel.url,
-      MACKEREL_SERVICE_NAME: "bench",
-      MACKEREL_LOG_RULES: JSON.stringify(BENCH_RULES),
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
-      STATE_TABLE_NAME: table,
-    },
-    timeoutMs: 60_000,
-    // The heap a 128 MB function leaves JavaScript: the 10,000-event payload must be processed within it.
-    maxOldSpaceMb: HEAP_LIMIT_MB,
-  });
+  const world = await startLogsBenchWorld(BENCH_RULES, "bench-state");
+  const { logs, mackerel, dynamo } = world;
   try {
     // Warm the container (key read, host look-up), as after the first delivery.
     await logs.invokeOrThrow(encodeSubscriptionEvent(generatePayload({ events: 10, errorRate: 1, seed: 1 })));
@@ -83,10 +59,7 @@ export async function measureLogsInvocations(sizes = [10, 1_000, 10_000]): Promi
     }
     return { rows, peakRssBytes: (await logs.stats()).maxRssBytes };
   } finally {
-    await logs.stop();
-    await dynamo.close();
-    await secrets.close();
-    await mackerel.close();
+    await world.close();
   }
 }
 

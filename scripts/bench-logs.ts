@@ -5,9 +5,9 @@
  * payload, measured interleaved in the same process. Target: >= 80 % of bare decode.
  */
 import { gunzipSync } from "node:zlib";
-import { decodeSubscriptionEvent } from "../functions/logs/decode";
+import { decodeForRules } from "../functions/logs/decode-for-rules";
 import { buildRuleReport } from "../functions/logs/report";
-import { compileRules, evaluate } from "../functions/logs/rules";
+import { compileRules, evaluate, rawLiteralSearches } from "../functions/logs/rules";
 import { logsInvocationTable, measureLogsInvocations } from "./bench-logs-invocations";
 import { REALISTIC_PATTERNS, REALISTIC_RULES } from "./bench-regex";
 import { median } from "./lib/import-time";
@@ -52,9 +52,10 @@ export function measureLogThroughput(
   const bare = () => JSON.parse(gunzipSync(Buffer.from(event.awslogs.data, "base64")).toString("utf8"));
   let rulesMatched = 0;
   const pipeline = () => {
-    const decoded = decodeSubscriptionEvent(event);
+    // As the handler does: the events no rule can match are counted, not parsed.
+    const decoded = decodeForRules(event, (logGroup) => rawLiteralSearches(rules, logGroup));
     if (decoded.kind !== "data") throw new Error(`payload did not decode: ${decoded.kind}`);
-    const matches = evaluate(rules, decoded.payload);
+    const matches = evaluate(rules, { ...decoded.payload, logEvents: decoded.payload.candidateEvents });
     rulesMatched = matches.size;
     for (const rule of rules) {
       const match = matches.get(rule.name);

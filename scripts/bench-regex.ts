@@ -13,12 +13,9 @@ import { RE2JS } from "re2js";
 import { compileRules, evaluate } from "../functions/logs/rules";
 import type { LogsResult } from "../functions/logs/index";
 import { median } from "./lib/import-time";
-import { LocalAwsJsonServer, secretsManagerHandlers } from "./local/aws-json-server";
-import { startDynalite } from "./local/dynalite";
-import { LocalLambda } from "./local/lambda-runner";
-import { LocalMackerelServer, mulberry32 } from "./local/mackerel-server";
+import { HEAP_LIMIT_MB, startLogsBenchWorld } from "./lib/logs-bench-world";
+import { mulberry32 } from "./local/mackerel-server";
 import { encodeSubscriptionEvent } from "./local/log-events";
-import { HEAP_LIMIT_MB } from "./bench-logs-invocations";
 
 /** The realistic rule set: what operators write (each also excludes HealthCheck). */
 export const REALISTIC_PATTERNS = [
@@ -233,24 +230,8 @@ export interface DotStarZipFigures {
  * peak RSS (Lambda's Max Memory Used is the whole process).
  */
 export async function measureDotStarZip(): Promise<DotStarZipFigures> {
-  const secretArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-AbCdEf";
-  const mackerel = await LocalMackerelServer.start({ apiKeys: ["bench-key"], services: ["bench"] });
-  const secrets = await LocalAwsJsonServer.start(secretsManagerHandlers(new Map([[secretArn, "bench-key"]])));
-  const dynamo = await startDynalite();
-  const table = await dynamo.createStateTable("bench-dotstar");
-  const logs = await LocalLambda.start("logs", {
-    env: {
-      MACKEREL_API_KEY_SECRET_ARN: secretArn,
-      MACKEREL_API_BASE_URL: mackerel.url,
-      MACKEREL_SERVICE_NAME: "bench",
-      MACKEREL_LOG_RULES: JSON.stringify(DOT_STAR_RULES),
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
-      STATE_TABLE_NAME: table,
-    },
-    timeoutMs: 60_000,
-    maxOldSpaceMb: HEAP_LIMIT_MB,
-  });
+  const world = await startLogsBenchWorld(DOT_STAR_RULES, "bench-dotstar");
+  const logs = world.logs;
   try {
     const { lines, expected } = dotStarLines();
     const now = Date.now();
@@ -287,10 +268,7 @@ export async function measureDotStarZip(): Promise<DotStarZipFigures> {
       peakRssBytes: (await logs.stats()).maxRssBytes,
     };
   } finally {
-    await logs.stop();
-    await dynamo.close();
-    await secrets.close();
-    await mackerel.close();
+    await world.close();
   }
 }
 

@@ -5,6 +5,7 @@ import {
   requiredLiterals,
   UserRegExpError,
 } from "../../functions/shared/user-regexp";
+import { RE2JS } from "re2js";
 
 function problemOf(source: string): string | undefined {
   try {
@@ -127,6 +128,25 @@ describe("RE2 syntax and semantics (what Terraform's regex() accepts is what run
     expect("x token-3 y".replace(pattern, "[REDACTED]")).toBe("x [REDACTED] y");
     expect(pattern.replaceAll(`${"token-9 ".repeat(10_000)}`, "R")).toBe("R ".repeat(10_000));
   });
+
+  test("a pattern without metacharacters answers as RE2 does without compiling it (test and replaceAll)", () => {
+    const texts = ["", "aa", "aaa", "xaaay", "a-b a-b", "é😀é", "$&$1", "aXa", "ERROR\nERROR", "Ka\u212a"];
+    for (const source of ["a", "aa", "a-b", "é", "😀", "$&", "ERROR", "K", "x y", "\u212a"]) {
+      const pattern = compileUserPattern(source);
+      const re = RE2JS.compile(source);
+      for (const text of texts) {
+        expect({ source, text, test: pattern.test(text) }).toEqual({ source, text, test: re.test(text) });
+        expect({ source, text, out: pattern.replaceAll(text, "[$1]") }).toEqual({
+          source,
+          text,
+          out: re.matcher(text).replaceAll(() => "[$1]"),
+        });
+      }
+    }
+    // Surrogates go to the engine (RE2 judges lone ones itself).
+    expect(compileUserPattern("😀").plain).toBe(false);
+    expect(compileUserPattern("Task timed out").plain).toBe(true);
+  });
 });
 
 describe("required literals (the prefilter)", () => {
@@ -166,5 +186,24 @@ describe("required literals (the prefilter)", () => {
     expect(passesPrefilter(requiredLiterals("ERROR"), "an error here")).toBe(false);
     expect(passesPrefilter(requiredLiterals("(?i)error"), "an ErRoR here")).toBe(true);
     expect(passesPrefilter(undefined, "anything")).toBe(true);
+  });
+});
+
+describe("the engine is loaded on first need only (cold start)", () => {
+  test("plain words never load re2js; the first pattern with a metacharacter does", () => {
+    let loaded = 0;
+    jest.isolateModules(() => {
+      jest.doMock("re2js", () => {
+        loaded++;
+        return jest.requireActual("re2js");
+      });
+      const fresh =
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy of the module, in isolation
+        require("../../functions/shared/user-regexp") as typeof import("../../functions/shared/user-regexp");
+      for (const word of ["ERROR", "Task timed out", "HealthCheck", "panic:"]) fresh.compileUserPattern(word);
+      expect(loaded).toBe(0);
+      expect(fresh.compileUserPattern("status=5[0-9][0-9]").test("x status=503 y")).toBe(true);
+      expect(loaded).toBe(1);
+    });
   });
 });

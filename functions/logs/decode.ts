@@ -38,9 +38,14 @@ export type CorruptReason = "base64" | "gzip" | "json" | "shape";
 
 /** The outcome of decoding: data to process, a control message to skip, or a corrupt payload to drop. */
 export type DecodeResult =
-  | { readonly kind: "data"; readonly payload: SubscriptionPayload }
-  | { readonly kind: "control" }
-  | { readonly kind: "corrupt"; readonly reason: CorruptReason; readonly detail: string };
+  { readonly kind: "data"; readonly payload: SubscriptionPayload } | { readonly kind: "control" } | CorruptResult;
+
+/** A payload that can never be processed: which step failed, and a short, bounded description. */
+export interface CorruptResult {
+  readonly kind: "corrupt";
+  readonly reason: CorruptReason;
+  readonly detail: string;
+}
 
 /** Tunables of {@link decodeSubscriptionEvent}. */
 export interface DecodeOptions {
@@ -65,6 +70,26 @@ const DETAIL_MAX = 200;
  *   the failing step and a short, bounded description.
  */
 export function decodeSubscriptionEvent(event: unknown, options: DecodeOptions = {}): DecodeResult {
+  const text = payloadText(event, options);
+  if (typeof text !== "string") return text;
+  return parsePayloadText(text);
+}
+
+/** The JSON step of {@link decodeSubscriptionEvent}: parses the decompressed text, then checks its shape. */
+export function parsePayloadText(text: string): DecodeResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return corrupt("json", describe(error));
+  }
+  return interpretPayload(parsed);
+}
+
+/**
+ * The base64 and gzip steps of {@link decodeSubscriptionEvent}: the payload's JSON text, or why there is none.
+ */
+export function payloadText(event: unknown, options: DecodeOptions = {}): string | CorruptResult {
   const data = (event as { awslogs?: { data?: unknown } } | null | undefined)?.awslogs?.data;
   if (typeof data !== "string") return corrupt("shape", "event.awslogs.data must be a string");
 
@@ -82,15 +107,8 @@ export function decodeSubscriptionEvent(event: unknown, options: DecodeOptions =
     const tooLarge = (error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE";
     return corrupt("gzip", tooLarge ? `decompresses to more than ${max} bytes` : describe(error));
   }
-
-  let parsed: unknown;
-  try {
-    // Pure ASCII (most logs) reads the same as Latin-1, which skips UTF-8 decoding: a fifth of the decode.
-    parsed = JSON.parse(isAscii(json) ? json.toString("latin1") : json.toString("utf8"));
-  } catch (error) {
-    return corrupt("json", describe(error));
-  }
-  return interpretPayload(parsed);
+  // Pure ASCII (most logs) reads the same as Latin-1, which skips UTF-8 decoding: a fifth of the decode.
+  return isAscii(json) ? json.toString("latin1") : json.toString("utf8");
 }
 
 /**
@@ -171,7 +189,7 @@ function eventProblem(event: unknown): string | undefined {
   return undefined;
 }
 
-function corrupt(reason: CorruptReason, detail: string): DecodeResult {
+function corrupt(reason: CorruptReason, detail: string): CorruptResult {
   return { kind: "corrupt", reason, detail };
 }
 

@@ -27,13 +27,13 @@ import { logger } from "../shared/logger.js";
 import { METRIC_RETENTION_SECONDS } from "../shared/names.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
 import { type ReportClaim, sharedStateStore, type StateStore } from "../shared/state-store.js";
-import { decodeSubscriptionEvent, type SubscriptionPayload } from "./decode.js";
+import { decodeForRules, type RulePayload } from "./decode-for-rules.js";
 import { isOwnLogGroup, parseOwnLogGroups } from "./loop-guard.js";
 import { epochMinuteSeconds } from "./minutes.js";
 import { buildRuleReport } from "./report.js";
 import { type ClaimedReport, claimBrokenRuleReports, releaseClaims } from "./rule-reports.js";
 import { type BrokenRule, loadConfiguredRuleSet } from "./rule-set.js";
-import { type CompiledRule, evaluate, type RuleMatch } from "./rules.js";
+import { type CompiledRule, evaluate, rawLiteralSearches, type RuleMatch } from "./rules.js";
 
 /** What an invocation did (the return value, for tests and for Lambda's logs). */
 export type LogsResult =
@@ -98,7 +98,11 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
   runtime ??= createRuntime();
   setup ??= await loadSetup(runtime.env);
 
-  const decoded = decodeSubscriptionEvent(event);
+  const { rules, ownLogGroups } = setup;
+  // Events no rule can match are counted, not parsed (the module's own log groups: none is parsed).
+  const decoded = decodeForRules(event, (logGroup) =>
+    isOwnLogGroup(logGroup, ownLogGroups) ? [] : rawLiteralSearches(rules, logGroup),
+  );
   if (decoded.kind === "corrupt") {
     log.error("corrupt subscription payload dropped", { reason: decoded.reason, detail: decoded.detail });
     emitMetrics({ CorruptPayloads: 1 }, { properties: { reason: decoded.reason } });
@@ -113,10 +117,10 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
     // The run-time loop guard: never process the module's own logs (each invocation would cause the next).
     log.warn("events of the module's own log group skipped (loop guard)", {
       logGroup: payload.logGroup,
-      events: payload.logEvents.length,
+      events: payload.eventCount,
     });
-    emitMetrics({ OwnLogGroupEventsSkipped: payload.logEvents.length });
-    return { outcome: "own-log-group", logGroup: payload.logGroup, skippedEvents: payload.logEvents.length };
+    emitMetrics({ OwnLogGroupEventsSkipped: payload.eventCount });
+    return { outcome: "own-log-group", logGroup: payload.logGroup, skippedEvents: payload.eventCount };
   }
 
   const store = setup.store;
@@ -125,7 +129,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
   brokenReported = true;
   const brokenClaims = reportBroken ? claimBrokenRuleReports(store, setup.broken, nowSec, log) : Promise.resolve([]);
 
-  const matches = evaluate(setup.rules, payload);
+  const matches = evaluate(setup.rules, { ...payload, logEvents: payload.candidateEvents });
   // Counts are added, not set: a payload delivered twice (or retried after a timeout) is counted once.
   const key = matches.size > 0 ? payloadKey(payload) : "";
   let count = true;
@@ -157,7 +161,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
   const matched = Object.fromEntries([...matches].map(([name, m]) => [name, m.count]));
   const matchedEvents = outcomes.reduce((sum, o) => sum + o.match.count, 0);
   emitMetrics({
-    EventsEvaluated: payload.logEvents.length,
+    EventsEvaluated: payload.eventCount,
     MatchedEvents: matchedEvents,
     RulesMatched: matches.size,
     ExpiredMatches: outcomes.reduce((sum, o) => sum + o.expired, 0),
@@ -170,7 +174,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
   if (matches.size > 0) {
     log.info("log rules matched", {
       logGroup: payload.logGroup,
-      events: payload.logEvents.length,
+      events: payload.eventCount,
       matched,
       reports: delivery.posted + delivery.spooled,
     });
@@ -197,7 +201,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
   return {
     outcome: "processed",
     logGroup: payload.logGroup,
-    events: payload.logEvents.length,
+    events: payload.eventCount,
     matched,
     reports: {
       posted: delivery.posted,
@@ -263,11 +267,17 @@ async function recordRule(
 }
 
 /** Identifies a payload across deliveries: its stream and the ids of its events (unique per event). */
-function payloadKey(payload: SubscriptionPayload): string {
-  const events = payload.logEvents;
+function payloadKey(payload: RulePayload): string {
   return createHash("sha256")
     .update(
-      [payload.owner, payload.logGroup, payload.logStream, events[0]?.id, events.at(-1)?.id, events.length].join("\n"),
+      [
+        payload.owner,
+        payload.logGroup,
+        payload.logStream,
+        payload.firstEventId,
+        payload.lastEventId,
+        payload.eventCount,
+      ].join("\n"),
     )
     .digest("hex")
     .slice(0, 40);
