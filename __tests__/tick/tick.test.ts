@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HEARTBEAT_METRIC, lastClosedMinute, oldestPostableMinute } from "../../functions/check/tick";
-import { type DynamoApi, StateStore } from "../../functions/shared/state-store";
+import { type DynamoApi, StateStore } from "../../functions/shared/state";
 import type { LocalLambda } from "../../scripts/local/lambda-runner";
 import { makeSubscriptionEvent, textLine } from "../logs/fixtures";
 import { createWorld, FAKE_CLOCK_PRELOAD, minutesAgo, SERVICE, type World } from "../logs-handler/world";

@@ -34,7 +34,7 @@ import type { CheckReport, MackerelWrite, ServiceMetricPoint } from "../shared/m
 import { METRIC_RETENTION_SECONDS } from "../shared/names.js";
 import type { Runtime } from "../shared/runtime.js";
 import { hostIdOrPlaceholder, SPOOL_HOST_PLACEHOLDER } from "../shared/spool.js";
-import { type MinuteBucket, type RuleState, sharedStateStore } from "../shared/state-store.js";
+import { type MinuteBucket, type RuleState, sharedStateStore } from "../shared/state/index.js";
 import { claimBrokenRuleReports, type PendingReport, recoveryMessage } from "../logs/rule-reports.js";
 import { loadConfiguredRuleSet, type RuleSet } from "../logs/rule-set.js";
 

@@ -26,7 +26,7 @@ import type { CheckReport, MackerelWrite } from "../shared/mackerel-client.js";
 import { METRIC_RETENTION_SECONDS } from "../shared/names.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
 import { hostIdOrPlaceholder, SPOOL_HOST_PLACEHOLDER } from "../shared/spool.js";
-import { type ReportClaim, type RuleState, sharedStateStore, type StateStore } from "../shared/state-store.js";
+import { type ReportClaim, type RuleState, sharedStateStore, type StateStore } from "../shared/state/index.js";
 import { decodeSubscriptionEvent, type SubscriptionPayload } from "./decode.js";
 import { isOwnLogGroup, parseOwnLogGroups } from "./loop-guard.js";
 import { epochMinuteSeconds } from "./minutes.js";

@@ -6,7 +6,7 @@
  */
 import type { Logger } from "../shared/logger.js";
 import { truncateCodePoints } from "../shared/names.js";
-import type { RuleState, StateStore } from "../shared/state-store.js";
+import type { RuleState, StateStore } from "../shared/state/index.js";
 import type { BrokenRule } from "./rule-set.js";
 
 /** A report before the host is known (the caller adds `source`). */

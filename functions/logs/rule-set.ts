@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import type { FunctionEnvironment } from "../shared/config.js";
 import { ConfigurationError, MackerelUnavailableError } from "../shared/errors.js";
 import { CHECK_NAME } from "../shared/names.js";
-import type { StateStore } from "../shared/state-store.js";
+import type { StateStore } from "../shared/state/index.js";
 import { type CompiledRule, compileRules, LogRuleConfigError, type LogRuleIssue } from "./rules.js";
 
 /** The environment variable holding the rules (the module sets it to `jsonencode(var.log_rules)`). */

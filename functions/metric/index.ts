@@ -10,7 +10,7 @@ import { logger } from "../shared/logger.js";
 import type { MackerelWrite } from "../shared/mackerel-client.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
 import { hostIdOrPlaceholder, SPOOL_HOST_PLACEHOLDER } from "../shared/spool.js";
-import { sharedStateStore } from "../shared/state-store.js";
+import { sharedStateStore } from "../shared/state/index.js";
 import { CheckSeconds } from "./occurred-at.js";
 import { parseMetricPayload } from "./payload.js";
 

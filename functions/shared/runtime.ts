@@ -8,7 +8,7 @@ import type { Spool } from "./delivery.js";
 import { HostResolver, type HostIdStore } from "./host.js";
 import { MackerelClient, type MackerelClientOptions } from "./mackerel-client.js";
 import { SqsSpool } from "./spool.js";
-import { sharedStateStore } from "./state-store.js";
+import { sharedStateStore } from "./state/index.js";
 
 export interface Runtime {
   env: FunctionEnvironment;

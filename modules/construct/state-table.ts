@@ -11,7 +11,7 @@ import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { DynamodbTableItem } from "@cdktf/provider-aws/lib/dynamodb-table-item";
 import { Fn, Token } from "cdktf";
 import { Construct } from "constructs";
-import { STATE_TABLE_KEYS } from "../../functions/shared/state-store";
+import { STATE_TABLE_KEYS } from "../../functions/shared/state";
 import { type AwsLocation, ownArn } from "./context";
 import type { PolicyStatement } from "./module-function";
 
