@@ -3,8 +3,8 @@ import {
   MAX_PATTERN_LENGTH,
   passesPrefilter,
   requiredLiterals,
-  UserRegExpError,
 } from "../../functions/shared/user-regexp";
+import { UserRegExpError } from "../../functions/shared/errors";
 
 function problemOf(source: string): string | undefined {
   try {

@@ -20,7 +20,8 @@ import { buildWrites, type CheckOutcome, unknown } from "./outcome.js";
 import { runCheck } from "./run.js";
 import { runTick, type TickResult } from "./tick.js";
 import type { RunContext } from "./run-context.js";
-import { CheckInputError, type CheckKind, type CommonSpec, parseCheckEvent } from "./spec.js";
+import { CheckInputError } from "../shared/errors.js";
+import { type CheckKind, type CommonSpec, parseCheckEvent } from "./spec.js";
 
 export interface CheckResult {
   check: string;

@@ -5,7 +5,7 @@
  * in one place.
  */
 import * as z from "zod/mini";
-import { MackerelValidationError } from "../shared/errors.js";
+import { CheckInputError } from "../shared/errors.js";
 import { CHECK_NAME } from "../shared/names.js";
 import { compileUserPattern, type UserPattern } from "../shared/user-regexp.js";
 
@@ -330,17 +330,6 @@ function formatPath(path: readonly PropertyKey[]): string {
   let out = "check";
   for (const segment of path) out += typeof segment === "number" ? `[${segment}]` : `.${String(segment)}`;
   return out;
-}
-
-/** An invalid check input. `checkName` is set when the name itself is valid, so the check can still report. */
-export class CheckInputError extends MackerelValidationError {
-  constructor(
-    message: string,
-    issues: readonly string[],
-    readonly checkName?: string,
-  ) {
-    super(message, issues);
-  }
 }
 
 function fail(issues: string[], checkName?: string): never {

@@ -8,10 +8,15 @@
  */
 import { createHash } from "node:crypto";
 import type { FunctionEnvironment } from "../shared/config.js";
-import { ConfigurationError, MackerelUnavailableError } from "../shared/errors.js";
+import {
+  ConfigurationError,
+  LogRuleConfigError,
+  type LogRuleIssue,
+  MackerelUnavailableError,
+} from "../shared/errors.js";
 import { CHECK_NAME } from "../shared/names.js";
 import type { StateStore } from "../shared/state/index.js";
-import { type CompiledRule, compileRules, LogRuleConfigError, type LogRuleIssue } from "./rules.js";
+import { type CompiledRule, compileRules } from "./rules.js";
 
 /** The environment variable holding the rules (the module sets it to `jsonencode(var.log_rules)`). */
 export const LOG_RULES_VARIABLE = "MACKEREL_LOG_RULES";

@@ -19,6 +19,7 @@
  * {@link MAX_MATCH_CHARS} characters of a line.
  */
 import { RE2JS, RE2JSException } from "re2js";
+import { UserRegExpError } from "./errors.js";
 
 /**
  * Rules see at most this many UTF-16 code units of each log message (16 KiB of ASCII): it bounds the work per
@@ -29,21 +30,6 @@ export const MAX_MATCH_CHARS = 16 * 1024;
 
 /** Longest user pattern accepted: longer ones are almost certainly generated or pasted by mistake. */
 export const MAX_PATTERN_LENGTH = 1000;
-
-/** Why a user pattern was refused. */
-export type RegExpProblem = "empty" | "too-long" | "syntax";
-
-/** A user pattern that cannot be used; `message` states the rule broken, for the caller to prefix with the field. */
-export class UserRegExpError extends Error {
-  override readonly name = "UserRegExpError";
-  constructor(
-    message: string,
-    readonly problem: RegExpProblem,
-    readonly pattern: string,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * What a pattern requires of a text it matches: one of `anyOf` occurs in it (exactly, or ignoring ASCII case
