@@ -10,6 +10,7 @@ import type { LambdaContext } from "../shared/lambda.js";
 import { logger } from "../shared/logger.js";
 import type { CheckStatus } from "../shared/names.js";
 import { sleep } from "../shared/retry.js";
+import { checkEnvironment, parseEnvironment } from "../shared/config.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
 import { hostIdOrPlaceholder, SPOOL_HOST_PLACEHOLDER } from "../shared/spool.js";
 import { loadLogsApi, loadSfnApi } from "./aws.js";
@@ -41,7 +42,7 @@ let runtime: Runtime | undefined;
 
 /** Lambda entry point. */
 export async function handler(event: unknown, context: LambdaContext): Promise<CheckResult | TickResult> {
-  runtime ??= createRuntime();
+  runtime ??= createRuntime(parseEnvironment(checkEnvironment));
   const startedMs = Date.now();
 
   let parsed;

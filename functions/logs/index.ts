@@ -16,7 +16,7 @@
  * throws {@link MackerelUnavailableError}, the module's one "try again later" name.
  */
 import { createHash } from "node:crypto";
-import type { FunctionEnvironment } from "../shared/config.js";
+import { type LogsEnvironment, logsEnvironment, parseEnvironment } from "../shared/config.js";
 import { deliver } from "../shared/delivery.js";
 import { emitMetrics } from "../shared/emf.js";
 import { ConfigurationError, MackerelUnavailableError } from "../shared/errors.js";
@@ -63,17 +63,12 @@ interface Setup {
 }
 
 const log = logger.child({ function: "logs" });
-let runtime: Runtime | undefined;
+let runtime: Runtime<LogsEnvironment> | undefined;
 let setup: Setup | undefined;
 /** Rules that cannot run are reported once per container (and at most hourly across containers). */
 let brokenReported = false;
 
-async function loadSetup(env: FunctionEnvironment): Promise<Setup> {
-  if (!env.STATE_TABLE_NAME) {
-    throw new ConfigurationError(
-      "STATE_TABLE_NAME: is required by the logs function (per-minute counts and rule state)",
-    );
-  }
+async function loadSetup(env: LogsEnvironment): Promise<Setup> {
   const store = sharedStateStore(env.STATE_TABLE_NAME);
   const ruleSet = await loadConfiguredRuleSet(env, store);
   for (const rule of ruleSet.broken) {
@@ -95,7 +90,7 @@ async function loadSetup(env: FunctionEnvironment): Promise<Setup> {
 /** Lambda entry point. */
 export async function handler(event: unknown, context: LambdaContext): Promise<LogsResult> {
   const startedMs = Date.now();
-  runtime ??= createRuntime();
+  runtime ??= createRuntime(parseEnvironment(logsEnvironment));
   setup ??= await loadSetup(runtime.env);
 
   const decoded = decodeSubscriptionEvent(event);

@@ -7,7 +7,7 @@
  * post counts or OK for it.
  */
 import { createHash } from "node:crypto";
-import type { FunctionEnvironment } from "../shared/config.js";
+import type { LogRulesEnvironment } from "../shared/config.js";
 import {
   ConfigurationError,
   LogRuleConfigError,
@@ -39,7 +39,7 @@ export const LOG_RULES_ITEM = "log_rules";
  *   reads it); ConfigurationError when it is missing or not a JSON list.
  */
 export async function loadConfiguredRuleSet(
-  env: Pick<FunctionEnvironment, "MACKEREL_LOG_RULES" | "MACKEREL_LOG_RULES_SHA256">,
+  env: LogRulesEnvironment,
   store: Pick<StateStore, "readConfig" | "tableName">,
 ): Promise<RuleSet> {
   const digest = env.MACKEREL_LOG_RULES_SHA256;

@@ -8,6 +8,7 @@ import { MackerelValidationError } from "../shared/errors.js";
 import type { LambdaContext } from "../shared/lambda.js";
 import { logger } from "../shared/logger.js";
 import type { MackerelWrite } from "../shared/mackerel-client.js";
+import { metricEnvironment, parseEnvironment } from "../shared/config.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
 import { hostIdOrPlaceholder, SPOOL_HOST_PLACEHOLDER } from "../shared/spool.js";
 import { sharedStateStore } from "../shared/state/index.js";
@@ -25,7 +26,7 @@ let checkSeconds: CheckSeconds | undefined;
 
 /** Lambda entry point. */
 export async function handler(event: unknown, context: LambdaContext): Promise<MetricResult> {
-  runtime ??= createRuntime();
+  runtime ??= createRuntime(parseEnvironment(metricEnvironment));
   checkSeconds ??= new CheckSeconds(
     runtime.env.STATE_TABLE_NAME ? sharedStateStore(runtime.env.STATE_TABLE_NAME) : undefined,
     log,

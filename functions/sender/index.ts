@@ -15,10 +15,11 @@ import { createHash } from "node:crypto";
 import type { DeliveryCounts } from "../shared/delivery.js";
 import { replaceHostId, sendOnce, writeSize } from "../shared/delivery.js";
 import { emitMetrics } from "../shared/emf.js";
-import { ConfigurationError, MackerelRejectedError, MackerelUnavailableError } from "../shared/errors.js";
+import { MackerelRejectedError, MackerelUnavailableError } from "../shared/errors.js";
 import type { LambdaContext } from "../shared/lambda.js";
 import { logger } from "../shared/logger.js";
 import type { MackerelClient, MackerelWrite } from "../shared/mackerel-client.js";
+import { parseEnvironment, senderEnvironment, type SenderEnvironment } from "../shared/config.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
 import {
   fillHostPlaceholder,
@@ -56,7 +57,7 @@ const MIN_REMAINING_MS = 8000;
 const DEAD_LETTER_GROUP_ID = "dead-letter";
 
 const log = logger.child({ function: "sender" });
-let runtime: Runtime | undefined;
+let runtime: Runtime<SenderEnvironment> | undefined;
 
 type Counts = Record<string, number>;
 
@@ -74,13 +75,10 @@ interface Item {
 /** Lambda entry point. */
 export async function handler(event: SqsEvent, context: LambdaContext): Promise<SqsBatchResponse> {
   // The queue is the retry mechanism: one in-call retry is enough.
-  runtime ??= createRuntime(undefined, { client: { maxAttempts: 2 } });
+  runtime ??= createRuntime(parseEnvironment(senderEnvironment), { client: { maxAttempts: 2 } });
   const rt = runtime;
   const deadLetterQueueUrl = rt.env.DEAD_LETTER_QUEUE_URL;
   const spoolQueueUrl = rt.env.SPOOL_QUEUE_URL;
-  if (!deadLetterQueueUrl || !spoolQueueUrl) {
-    throw new ConfigurationError("SPOOL_QUEUE_URL and DEAD_LETTER_QUEUE_URL: are required by the sender");
-  }
   const nowSeconds = Math.floor(Date.now() / 1000);
   const counts: Counts = {
     MessagesReceived: 0,
