@@ -8,8 +8,9 @@
  * dynalite, through the same outage, spool and sender (the last scenario).
  */
 import { GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
-import { lastClosedMinute, ruleMetricName } from "../../functions/check/tick";
-import { SPOOL_HOST_PLACEHOLDER, SPOOL_MESSAGE_GROUP_ID } from "../../functions/shared/spool";
+import { lastClosedMinute, ruleMetricName } from "../../functions/logs/tick-plan";
+import { SPOOL_HOST_PLACEHOLDER } from "../../functions/shared/delivery/host-placeholder";
+import { SPOOL_MESSAGE_GROUP_ID } from "../../functions/shared/delivery/spool";
 import { dynamoEnvironment, startDynalite } from "../../scripts/local/dynalite";
 import { LocalLambda } from "../../scripts/local/lambda-runner";
 import { makeSubscriptionEvent, textLine } from "../logs/fixtures";
