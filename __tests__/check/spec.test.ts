@@ -1,6 +1,7 @@
 /** The check function's input: shapes, null as absent, documented defaults, errors that name the field. */
 import { MackerelValidationError } from "../../functions/shared/errors";
-import { CheckInputError, compileRegex, parseCheckEvent, parseCheckSpec } from "../../functions/check/spec";
+import { compileRegex, parseCheckEvent, parseCheckSpec } from "../../functions/check/spec";
+import { CheckInputError } from "../../functions/shared/errors";
 import type { UserPattern } from "../../functions/shared/user-regexp";
 
 /** What Terraform sends for an item with only the required attributes: every optional one is null. */

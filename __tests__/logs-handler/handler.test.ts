@@ -8,7 +8,7 @@ import { gzipSync } from "node:zlib";
 import type { LocalLambda } from "../../scripts/local/lambda-runner";
 import { encodeAwslogs, jsonLine, makeSubscriptionEvent, textLine } from "../logs/fixtures";
 import { createWorld, CUSTOM_IDENTIFIER, eventually, minutesAgo, OWN_LOG_GROUPS, type World } from "./world";
-import { StateStore } from "../../functions/shared/state-store";
+import { StateStore } from "../../functions/shared/state";
 
 const RULES = [
   {

@@ -11,7 +11,8 @@ import {
   type CompiledRule,
 } from "../../functions/logs/rules";
 import { RE2JS } from "re2js";
-import { compileUserPattern, passesPrefilter, UserRegExpError } from "../../functions/shared/user-regexp";
+import { UserRegExpError } from "../../functions/shared/errors";
+import { compileUserPattern, passesPrefilter } from "../../functions/shared/user-regexp";
 
 /** A small seeded generator (mulberry32), so a failure reproduces. */
 function rng(seed: number): () => number {

@@ -1,11 +1,11 @@
 import { decodeSubscriptionEvent, type LogEvent, type SubscriptionPayload } from "../../functions/logs/decode";
 import { addToMinute, epochMinuteSeconds, mergeMinuteCounts } from "../../functions/logs/minutes";
+import { LogRuleConfigError } from "../../functions/shared/errors";
 import { MAX_MATCH_CHARS } from "../../functions/shared/user-regexp";
 import {
   compileRules,
   evaluate,
   globMatch,
-  LogRuleConfigError,
   RULE_DEFAULTS,
   ruleMatchesText,
   rulesForLogGroup,

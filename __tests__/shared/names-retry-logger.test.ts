@@ -177,6 +177,7 @@ describe("logger", () => {
         errorMessage: "Mackerel refused it",
         status: 404,
         mackerelMessage: "Service not found",
+        stackTrace: expect.arrayContaining([expect.stringMatching(/^at .*names-retry-logger\.test\.ts/)]),
       },
     });
   });
@@ -196,7 +197,11 @@ describe("logger", () => {
       message: "key [secret] refused",
       base: "[secret]",
       nested: { deeper: ["x [secret] y"] },
-      error: { errorType: "Error", errorMessage: "bad key [secret]" },
+      error: {
+        errorType: "Error",
+        errorMessage: "bad key [secret]",
+        stackTrace: expect.arrayContaining([expect.stringMatching(/^at .*names-retry-logger\.test\.ts/)]),
+      },
     });
     expect(scrubSecrets("a logger-secret-0123456789 b logger-secret-0123456789")).toBe("a [secret] b [secret]");
   });

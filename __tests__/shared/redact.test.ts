@@ -9,7 +9,7 @@ import {
   USER_PATTERN_MASK,
 } from "../../functions/shared/redact";
 import { registerSecret } from "../../functions/shared/secrets";
-import { UserRegExpError } from "../../functions/shared/user-regexp";
+import { UserRegExpError } from "../../functions/shared/errors";
 import { forms, ORDINARY_LINES, secretCorpus, survivingPieces } from "../support/secret-corpus";
 
 const redact = createRedactor();

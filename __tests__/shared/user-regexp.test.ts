@@ -3,8 +3,8 @@ import {
   MAX_PATTERN_LENGTH,
   passesPrefilter,
   requiredLiterals,
-  UserRegExpError,
 } from "../../functions/shared/user-regexp";
+import { UserRegExpError } from "../../functions/shared/errors";
 import { RE2JS } from "re2js";
 
 function problemOf(source: string): string | undefined {

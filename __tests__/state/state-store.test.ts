@@ -9,9 +9,10 @@ import {
   type DynamoApi,
   decideSecond,
   MAX_OCCURRED_AT_AHEAD_SECONDS,
+  PAYLOAD_MARK_SECONDS,
   sdkDynamoApi,
   StateStore,
-} from "../../functions/shared/state-store";
+} from "../../functions/shared/state";
 import { type LocalDynamo, startDynalite } from "../../scripts/local/dynalite";
 import { LocalMackerelServer } from "../../scripts/local/mackerel-server";
 
@@ -255,6 +256,40 @@ describe("the tick lease", () => {
     expect(await store.acquireLease("tick", holder, now + 60_000)).toBe(false);
     await store.releaseLease("tick", other);
     expect(await store.acquireLease("tick", holder, now + 60_000)).toBe(true);
+  });
+});
+
+describe("payload marks, configuration items, and errors other than a failed condition", () => {
+  test("a payload is marked once across concurrent deliveries; only its owner unmarks it; the mark expires in 7 h", async () => {
+    const store = await freshStore();
+    const marks = await Promise.all(["r1", "r2", "r3", "r4"].map((owner) => store.markPayload("abc", owner, H0)));
+    expect(marks.filter(Boolean)).toHaveLength(1);
+    const owner = `r${marks.indexOf(true) + 1}`;
+    const { Item: item } = await api.getItem({
+      TableName: store.tableName,
+      Key: { pk: { S: "payload#abc" }, sk: { S: "counted" } },
+      ConsistentRead: true,
+    });
+    expect(item).toMatchObject({ countedBy: { S: owner }, expiresAt: { N: String(H0 + PAYLOAD_MARK_SECONDS) } });
+    expect(PAYLOAD_MARK_SECONDS).toBe(7 * 3600);
+
+    await store.unmarkPayload("abc", owner === "r1" ? "r2" : "r1"); // not the owner: no effect
+    expect(await store.markPayload("abc", "r9", H0)).toBe(false);
+    await store.unmarkPayload("abc", owner);
+    expect(await store.markPayload("abc", "r9", H0)).toBe(true);
+    expect(await store.markPayload("other", "r9", H0)).toBe(true); // marks are per payload
+  });
+
+  test("a configuration item that does not exist reads as undefined", async () => {
+    const store = await freshStore();
+    expect(await store.readConfig("log_rules")).toBeUndefined();
+  });
+
+  test("a conditional write fails loudly when DynamoDB refuses it for another reason (no table)", async () => {
+    const store = new StateStore({ tableName: "no-such-table", api });
+    await expect(store.markPayload("abc", "r1", H0)).rejects.toMatchObject({ name: "ResourceNotFoundException" });
+    await expect(store.acquireLease("tick", "a", 1)).rejects.toMatchObject({ name: "ResourceNotFoundException" });
+    await expect(store.recordMatch("errors", 1)).rejects.toMatchObject({ name: "ResourceNotFoundException" });
   });
 });
 

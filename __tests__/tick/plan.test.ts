@@ -10,7 +10,7 @@ import {
   recoveryDue,
   TICK_GRACE_SECONDS,
 } from "../../functions/logs/tick-plan";
-import type { MinuteBucket } from "../../functions/shared/state-store";
+import type { MinuteBucket } from "../../functions/shared/state";
 
 const M0 = 1_700_000_000 - (1_700_000_000 % 60); // a whole minute, epoch s
 const DAY = 24 * 60 * 60;

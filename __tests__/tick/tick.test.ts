@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HEARTBEAT_METRIC } from "../../functions/logs/tick";
 import { lastClosedMinute, oldestPostableMinute } from "../../functions/logs/tick-plan";
-import { type DynamoApi, StateStore } from "../../functions/shared/state-store";
+import { type DynamoApi, StateStore } from "../../functions/shared/state";
 import type { LocalLambda } from "../../scripts/local/lambda-runner";
 import { makeSubscriptionEvent, textLine } from "../logs/fixtures";
 import { createWorld, FAKE_CLOCK_PRELOAD, minutesAgo, SERVICE, type World } from "../logs-handler/world";

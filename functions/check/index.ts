@@ -11,6 +11,7 @@ import type { LambdaContext } from "../shared/lambda.js";
 import { logger } from "../shared/logger.js";
 import type { CheckStatus } from "../shared/names.js";
 import { sleep } from "../shared/retry.js";
+import { checkEnvironment, parseEnvironment } from "../shared/config.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
 import { runTick, type TickResult } from "../logs/tick.js";
 import { loadLogsApi, loadSfnApi } from "./aws.js";
@@ -20,7 +21,8 @@ import { loadSearchApi } from "./opensearch-client.js";
 import { buildWrites, type CheckOutcome, unknown } from "./outcome.js";
 import { runCheck } from "./run.js";
 import type { RunContext } from "./run-context.js";
-import { CheckInputError, type CheckKind, type CommonSpec, parseCheckEvent } from "./spec.js";
+import { CheckInputError } from "../shared/errors.js";
+import { type CheckKind, type CommonSpec, parseCheckEvent } from "./spec.js";
 
 export interface CheckResult {
   check: string;
@@ -40,7 +42,7 @@ let runtime: Runtime | undefined;
 
 /** Lambda entry point. */
 export async function handler(event: unknown, context: LambdaContext): Promise<CheckResult | TickResult> {
-  runtime ??= createRuntime();
+  runtime ??= createRuntime(parseEnvironment(checkEnvironment));
   const startedMs = Date.now();
 
   let parsed;

@@ -3,6 +3,7 @@
  * (ListExecutions per status, newest first, paging stopped at the window's edge), compared with
  * thresholds; optionally, executions RUNNING for longer than a limit.
  */
+import { ListingIncomplete } from "../shared/errors.js";
 import { sanitizeMetricSegment } from "../shared/names.js";
 import { awsErrorName, describeAwsError, type ExecutionItem, type SfnApi } from "./aws.js";
 import {
@@ -26,11 +27,6 @@ const NAMES_IN_MESSAGE = 10;
 const CALL_TIMEOUT_MS = 10_000;
 /** Time kept after listing. */
 const RESERVE_MS = 500;
-
-/** Thrown when a listing cannot finish; becomes UNKNOWN. */
-class ListingIncomplete extends Error {
-  override readonly name = "ListingIncomplete";
-}
 
 export interface Listing {
   executions: ExecutionItem[];

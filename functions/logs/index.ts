@@ -16,7 +16,7 @@
  * throws {@link MackerelUnavailableError}, the module's one "try again later" name.
  */
 import { createHash } from "node:crypto";
-import type { FunctionEnvironment } from "../shared/config.js";
+import { type LogsEnvironment, logsEnvironment, parseEnvironment } from "../shared/config.js";
 import type { DeliveryResult } from "../shared/delivery/deliver.js";
 import { Delivery, deliveryMetrics } from "../shared/delivery/service.js";
 import { checkReportsWrite } from "../shared/delivery/writes.js";
@@ -26,7 +26,7 @@ import type { LambdaContext } from "../shared/lambda.js";
 import { logger } from "../shared/logger.js";
 import { METRIC_RETENTION_SECONDS } from "../shared/names.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
-import { type ReportClaim, sharedStateStore, type StateStore } from "../shared/state-store.js";
+import { type ReportClaim, sharedStateStore, type StateStore } from "../shared/state/index.js";
 import { decodeForRules, type RulePayload } from "./decode-for-rules.js";
 import { isOwnLogGroup, parseOwnLogGroups } from "./loop-guard.js";
 import { epochMinuteSeconds } from "./minutes.js";
@@ -63,17 +63,12 @@ interface Setup {
 }
 
 const log = logger.child({ function: "logs" });
-let runtime: Runtime | undefined;
+let runtime: Runtime<LogsEnvironment> | undefined;
 let setup: Setup | undefined;
 /** Rules that cannot run are reported once per container (and at most hourly across containers). */
 let brokenReported = false;
 
-async function loadSetup(env: FunctionEnvironment): Promise<Setup> {
-  if (!env.STATE_TABLE_NAME) {
-    throw new ConfigurationError(
-      "STATE_TABLE_NAME: is required by the logs function (per-minute counts and rule state)",
-    );
-  }
+async function loadSetup(env: LogsEnvironment): Promise<Setup> {
   const store = sharedStateStore(env.STATE_TABLE_NAME);
   const ruleSet = await loadConfiguredRuleSet(env, store);
   for (const rule of ruleSet.broken) {
@@ -95,7 +90,7 @@ async function loadSetup(env: FunctionEnvironment): Promise<Setup> {
 /** Lambda entry point. */
 export async function handler(event: unknown, context: LambdaContext): Promise<LogsResult> {
   const startedMs = Date.now();
-  runtime ??= createRuntime();
+  runtime ??= createRuntime(parseEnvironment(logsEnvironment));
   setup ??= await loadSetup(runtime.env);
 
   const { rules, ownLogGroups } = setup;

@@ -3,9 +3,10 @@
  * broken) and compiled once per container, and the log group globs that say where a rule applies.
  */
 import * as z from "zod/mini";
+import { LogRuleConfigError, type LogRuleIssue, UserRegExpError } from "../shared/errors.js";
 import { CHECK_NAME } from "../shared/names.js";
 import { createRedactor, type Redactor } from "../shared/redact.js";
-import { compileUserPattern, UserRegExpError, type UserPattern } from "../shared/user-regexp.js";
+import { compileUserPattern, type UserPattern } from "../shared/user-regexp.js";
 
 /** Statuses a log rule can report (OK is reported by the recovery tick). */
 export const RULE_STATUSES = ["WARNING", "CRITICAL"] as const;
@@ -25,32 +26,6 @@ export const MAX_SAMPLES_LIMIT = 20;
 const LOG_GROUP_NAME_MAX = 512;
 /** Log group name characters (CloudWatch Logs' rule) plus the glob wildcards. */
 const LOG_GROUP_GLOB = /^[A-Za-z0-9._/#*?-]+$/;
-
-/** One problem of the rule configuration: which rule, which field, which rule of ours it breaks. */
-export interface LogRuleIssue {
-  /** Position in the `log_rules` list; absent for a problem of the list itself. */
-  readonly index?: number;
-  /** The rule's `name`, when it has a usable one. */
-  readonly rule?: string;
-  /** The field, with item positions: `include[1]`. */
-  readonly field: string;
-  readonly problem: string;
-}
-
-/** The `log_rules` configuration is invalid; the message lists every problem as `log_rules[i] ("name").field: rule`. */
-export class LogRuleConfigError extends Error {
-  override readonly name = "LogRuleConfigError";
-  constructor(readonly issues: readonly LogRuleIssue[]) {
-    super(issues.map(formatIssue).join("; "));
-  }
-}
-
-function formatIssue(issue: LogRuleIssue): string {
-  if (issue.index === undefined) return `log_rules: ${issue.problem}`;
-  const rule = issue.rule !== undefined ? ` (${JSON.stringify(issue.rule)})` : "";
-  const field = issue.field === "" ? "" : `.${issue.field}`;
-  return `log_rules[${issue.index}]${rule}${field}: ${issue.problem}`;
-}
 
 const patterns = (what: string) =>
   z.array(z.string({ error: "must be a string" }), { error: `must be a list of ${what}` });

@@ -7,7 +7,7 @@
 import type { Logger } from "../shared/logger.js";
 import type { CheckReportDraft } from "../shared/mackerel-client.js";
 import { truncateCodePoints } from "../shared/names.js";
-import type { RuleState, StateStore } from "../shared/state-store.js";
+import type { RuleState, StateStore } from "../shared/state/index.js";
 import type { BrokenRule } from "./rule-set.js";
 
 /** A report whose second was claimed in the state table, with the rule's state before the claim. */

@@ -7,11 +7,16 @@
  * post counts or OK for it.
  */
 import { createHash } from "node:crypto";
-import type { FunctionEnvironment } from "../shared/config.js";
-import { ConfigurationError, MackerelUnavailableError } from "../shared/errors.js";
+import type { LogRulesEnvironment } from "../shared/config.js";
+import {
+  ConfigurationError,
+  LogRuleConfigError,
+  type LogRuleIssue,
+  MackerelUnavailableError,
+} from "../shared/errors.js";
 import { CHECK_NAME } from "../shared/names.js";
-import type { StateStore } from "../shared/state-store.js";
-import { type CompiledRule, compileRules, LogRuleConfigError, type LogRuleIssue } from "./rules.js";
+import type { StateStore } from "../shared/state/index.js";
+import { type CompiledRule, compileRules } from "./rules.js";
 
 /** The environment variable holding the rules (the module sets it to `jsonencode(var.log_rules)`). */
 export const LOG_RULES_VARIABLE = "MACKEREL_LOG_RULES";
@@ -34,7 +39,7 @@ export const LOG_RULES_ITEM = "log_rules";
  *   reads it); ConfigurationError when it is missing or not a JSON list.
  */
 export async function loadConfiguredRuleSet(
-  env: Pick<FunctionEnvironment, "MACKEREL_LOG_RULES" | "MACKEREL_LOG_RULES_SHA256">,
+  env: LogRulesEnvironment,
   store: Pick<StateStore, "readConfig" | "tableName">,
 ): Promise<RuleSet> {
   const digest = env.MACKEREL_LOG_RULES_SHA256;

@@ -9,16 +9,15 @@ import { logEventContext, normalizeLogEvent, type LogEventContext, type Normaliz
 import { type CompiledRule, rulesForLogGroup } from "./rule-config.js";
 import { matcherFor, matchingRules } from "./rule-matcher.js";
 
+export { LogRuleConfigError, type LogRuleIssue } from "../shared/errors.js";
 export {
   compileRules,
   globMatch,
-  LogRuleConfigError,
   MAX_SAMPLES_LIMIT,
   RULE_DEFAULTS,
   RULE_STATUSES,
   rulesForLogGroup,
   type CompiledRule,
-  type LogRuleIssue,
   type RuleStatus,
 } from "./rule-config.js";
 export {

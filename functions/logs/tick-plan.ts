@@ -3,7 +3,7 @@
  * corrections, nothing older than 24 hours), and when a rule's alert closes. The tick (`tick.ts`) acts on them.
  */
 import { METRIC_RETENTION_SECONDS } from "../shared/names.js";
-import type { MinuteBucket, RuleState } from "../shared/state-store.js";
+import type { MinuteBucket, RuleState } from "../shared/state/index.js";
 
 /** A minute is flushed this long after it ends (late events within it are in the first post). */
 export const TICK_GRACE_SECONDS = 120;

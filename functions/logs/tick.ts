@@ -24,15 +24,14 @@
  * a tick first takes the `tick` lease in the state table for its whole run (its remaining time, plus a margin),
  * and one that cannot returns at once. The conditional watermark is a second guard.
  */
-import type { FunctionEnvironment } from "../shared/config.js";
+import { parseEnvironment, tickEnvironment, type TickEnvironment } from "../shared/config.js";
 import { Delivery } from "../shared/delivery/service.js";
 import { checkReportsWrite, type DeliveryCounts } from "../shared/delivery/writes.js";
-import { ConfigurationError } from "../shared/errors.js";
 import type { LambdaContext } from "../shared/lambda.js";
 import type { Logger } from "../shared/logger.js";
 import type { MackerelWrite, ServiceMetricPoint } from "../shared/mackerel-client.js";
 import type { Runtime } from "../shared/runtime.js";
-import { sharedStateStore } from "../shared/state-store.js";
+import { sharedStateStore } from "../shared/state/index.js";
 import { type ClaimedReport, claimBrokenRuleReports, recoveryMessage, releaseClaims } from "./rule-reports.js";
 import { loadConfiguredRuleSet, type RuleSet } from "./rule-set.js";
 import { lastClosedMinute, oldestPostableMinute, planFlush, recoveryDue, ruleMetricName } from "./tick-plan.js";
@@ -64,13 +63,11 @@ export type TickResult =
     };
 
 let ruleSet: RuleSet | undefined;
+let tickEnv: TickEnvironment | undefined;
 
 /** Runs one tick. Throws when the state table or Mackerel cannot do their part (the function's Errors alarm). */
 export async function runTick(rt: Runtime, context: LambdaContext, log: Logger): Promise<TickResult> {
-  const env: FunctionEnvironment = rt.env;
-  if (!env.STATE_TABLE_NAME) {
-    throw new ConfigurationError("STATE_TABLE_NAME: is required by the tick (per-minute counts and rule state)");
-  }
+  const env = (tickEnv ??= parseEnvironment(tickEnvironment));
   const store = sharedStateStore(env.STATE_TABLE_NAME);
   ruleSet ??= await loadConfiguredRuleSet(env, store);
   const rules = ruleSet.rules;

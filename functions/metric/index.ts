@@ -8,8 +8,9 @@ import { MackerelValidationError } from "../shared/errors.js";
 import type { LambdaContext } from "../shared/lambda.js";
 import { logger } from "../shared/logger.js";
 import type { MackerelWrite } from "../shared/mackerel-client.js";
+import { metricEnvironment, parseEnvironment } from "../shared/config.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
-import { sharedStateStore } from "../shared/state-store.js";
+import { sharedStateStore } from "../shared/state/index.js";
 import { CheckSeconds } from "./occurred-at.js";
 import { parseMetricPayload } from "./payload.js";
 
@@ -24,7 +25,7 @@ let checkSeconds: CheckSeconds | undefined;
 
 /** Lambda entry point. */
 export async function handler(event: unknown, context: LambdaContext): Promise<MetricResult> {
-  runtime ??= createRuntime();
+  runtime ??= createRuntime(parseEnvironment(metricEnvironment));
   checkSeconds ??= new CheckSeconds(
     runtime.env.STATE_TABLE_NAME ? sharedStateStore(runtime.env.STATE_TABLE_NAME) : undefined,
     log,

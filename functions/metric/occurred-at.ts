@@ -10,7 +10,7 @@
  */
 import type { Logger } from "../shared/logger.js";
 
-/** The state-table operation used (functions/shared/state-store.ts `claimCheckSecond`). */
+/** The state-table operation used (functions/shared/state/check-seconds.ts `claimCheckSecond`). */
 export interface CheckSecondStore {
   claimCheckSecond(check: string, preferSec: number): Promise<number>;
 }

@@ -16,7 +16,7 @@ import { SPOOL_ENVELOPE_VERSION, type SpoolEnvelope } from "../shared/delivery/e
 import { ALL_KINDS, Delivery, POSTED_METRICS } from "../shared/delivery/service.js";
 import type { DeliveryCounts } from "../shared/delivery/writes.js";
 import { emitMetrics } from "../shared/emf.js";
-import { ConfigurationError } from "../shared/errors.js";
+import { parseEnvironment, senderEnvironment, type SenderEnvironment } from "../shared/config.js";
 import type { LambdaContext } from "../shared/lambda.js";
 import { logger } from "../shared/logger.js";
 import type { MackerelWrite } from "../shared/mackerel-client.js";
@@ -47,7 +47,7 @@ export interface SqsBatchResponse {
 const MIN_REMAINING_MS = 8000;
 
 const log = logger.child({ function: "sender" });
-let runtime: Runtime | undefined;
+let runtime: Runtime<SenderEnvironment> | undefined;
 
 type Counts = Record<string, number>;
 
@@ -65,13 +65,10 @@ interface Item {
 /** Lambda entry point. */
 export async function handler(event: SqsEvent, context: LambdaContext): Promise<SqsBatchResponse> {
   // The queue is the retry mechanism: one in-call retry is enough.
-  runtime ??= createRuntime(undefined, { client: { maxAttempts: 2 } });
+  runtime ??= createRuntime(parseEnvironment(senderEnvironment), { client: { maxAttempts: 2 } });
   const rt = runtime;
   const deadLetterQueueUrl = rt.env.DEAD_LETTER_QUEUE_URL;
   const spoolQueueUrl = rt.env.SPOOL_QUEUE_URL;
-  if (!deadLetterQueueUrl || !spoolQueueUrl) {
-    throw new ConfigurationError("SPOOL_QUEUE_URL and DEAD_LETTER_QUEUE_URL: are required by the sender");
-  }
   const nowSeconds = Math.floor(Date.now() / 1000);
   const counts: Counts = {
     MessagesReceived: 0,

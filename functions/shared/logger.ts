@@ -13,16 +13,39 @@ export { registerSecret, scrubSecrets } from "./secrets.js";
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFields = Record<string, unknown>;
 
-function serializeError(error: unknown): LogFields {
-  if (error instanceof Error) {
-    const fields: LogFields = { errorType: error.name, errorMessage: error.message };
-    for (const key of ["status", "mackerelMessage", "issues", "reason"] as const) {
-      const value = (error as unknown as Record<string, unknown>)[key];
-      if (value !== undefined) fields[key] = value;
-    }
-    return fields;
+/** Stack frames kept per error (V8 records 10 by default). */
+const MAX_STACK_FRAMES = 20;
+/** Causes followed from the logged error (`cause` of `cause` ...). */
+const MAX_CAUSE_DEPTH = 5;
+/** Errors of an AggregateError kept. */
+const MAX_AGGREGATED = 5;
+
+/**
+ * An error as a log field, in the shape of Lambda's own error records (`errorType`, `errorMessage`,
+ * `stackTrace`), with its typed fields, its `cause` chain and an AggregateError's `errors`. Redacted with the
+ * rest of the record by {@link prepare}.
+ */
+function serializeError(error: unknown, depth = 0, seen = new Set<unknown>()): LogFields {
+  if (!(error instanceof Error)) return { errorMessage: String(error) };
+  seen.add(error);
+  const fields: LogFields = { errorType: error.name, errorMessage: error.message };
+  for (const key of ["status", "mackerelMessage", "issues", "reason"] as const) {
+    const value = (error as unknown as Record<string, unknown>)[key];
+    if (value !== undefined) fields[key] = value;
   }
-  return { errorMessage: String(error) };
+  const frames = (error.stack ?? "")
+    .split("\n")
+    .filter((line) => /^\s+at /.test(line))
+    .slice(0, MAX_STACK_FRAMES)
+    .map((line) => line.trim());
+  if (frames.length > 0) fields.stackTrace = frames;
+  const follow = (inner: unknown): LogFields =>
+    seen.has(inner) ? { errorMessage: "(cycle)" } : serializeError(inner, depth + 1, seen);
+  if (depth < MAX_CAUSE_DEPTH) {
+    if ("cause" in error && error.cause !== undefined) fields.cause = follow(error.cause);
+    if (error instanceof AggregateError) fields.errors = error.errors.slice(0, MAX_AGGREGATED).map(follow);
+  }
+  return fields;
 }
 
 function prepare(message: string, fields: LogFields | undefined): LogFields {

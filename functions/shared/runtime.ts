@@ -3,14 +3,15 @@
  * Mackerel client and the host resolver.
  */
 import { type ApiKeySource, SecretsManagerApiKey } from "./api-key.js";
-import { type FunctionEnvironment, loadEnvironment } from "./config.js";
+import type { FunctionEnvironment } from "./config.js";
 import { type Spool, SqsSpool } from "./delivery/spool.js";
 import { HostResolver, type HostIdStore } from "./host.js";
 import { MackerelClient, type MackerelClientOptions } from "./mackerel-client.js";
-import { sharedStateStore } from "./state-store.js";
+import { sharedStateStore } from "./state/index.js";
 
-export interface Runtime {
-  env: FunctionEnvironment;
+/** `E`: the function's own environment (functions/shared/config.ts), parsed once per container. */
+export interface Runtime<E extends FunctionEnvironment = FunctionEnvironment> {
+  env: E;
   apiKey: ApiKeySource;
   client: MackerelClient;
   host: HostResolver;
@@ -26,8 +27,8 @@ export interface RuntimeOverrides {
   spool?: Spool;
 }
 
-/** Builds the runtime from the environment; throws ConfigurationError naming bad variables. */
-export function createRuntime(env: FunctionEnvironment = loadEnvironment(), overrides: RuntimeOverrides = {}): Runtime {
+/** Builds the runtime from the function's parsed environment. */
+export function createRuntime<E extends FunctionEnvironment>(env: E, overrides: RuntimeOverrides = {}): Runtime<E> {
   const apiKey = overrides.apiKey ?? new SecretsManagerApiKey(env.MACKEREL_API_KEY_SECRET_ARN);
   const client = new MackerelClient({ baseUrl: env.MACKEREL_API_BASE_URL, apiKey, ...overrides.client });
   const host = new HostResolver(

@@ -19,6 +19,7 @@
  * {@link MAX_MATCH_CHARS} characters of a line.
  */
 import type { RE2JS } from "re2js";
+import { UserRegExpError } from "./errors.js";
 import { REPEAT, type RequiredLiterals, requiredLiterals, scanAlternatives } from "./required-literals.js";
 
 export { type RequiredLiterals, requiredLiterals } from "./required-literals.js";
@@ -44,21 +45,6 @@ export const MAX_MATCH_CHARS = 16 * 1024;
 
 /** Longest user pattern accepted: longer ones are almost certainly generated or pasted by mistake. */
 export const MAX_PATTERN_LENGTH = 1000;
-
-/** Why a user pattern was refused. */
-export type RegExpProblem = "empty" | "too-long" | "syntax";
-
-/** A user pattern that cannot be used; `message` states the rule broken, for the caller to prefix with the field. */
-export class UserRegExpError extends Error {
-  override readonly name = "UserRegExpError";
-  constructor(
-    message: string,
-    readonly problem: RegExpProblem,
-    readonly pattern: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface UserPattern {
   /** The pattern as the user wrote it. */

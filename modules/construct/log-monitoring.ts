@@ -22,7 +22,8 @@ import { CloudwatchLogSubscriptionFilter } from "@cdktf/provider-aws/lib/cloudwa
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { Fn, type IResolvable, Op, propertyAccess, Token, TerraformIterator } from "cdktf";
 import { Construct } from "constructs";
-import { compileRules, LogRuleConfigError } from "../../functions/logs/rules";
+import { compileRules } from "../../functions/logs/rules";
+import { LogRuleConfigError } from "../../functions/shared/errors";
 import type { FeatureContext } from "./context";
 import type { LogSubscription } from "./mackerel-serverless";
 import { ModuleFunction, type PolicyStatement } from "./module-function";

@@ -1,6 +1,6 @@
 /**
  * The state table: one on-demand DynamoDB table for per-minute log rule counts, log rule state, the resolved
- * Mackerel host id, the tick lease and the marks of counted payloads (functions/shared/state-store.ts holds
+ * Mackerel host id, the tick lease and the marks of counted payloads (functions/shared/state/ holds
  * the item design). Point-in-time recovery on; TTL on `expiresAt` removes hour buckets 25 hours after their
  * hour, leases and payload marks; encrypted at rest with the AWS managed key (no key policy to maintain).
  *
@@ -11,7 +11,7 @@ import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { DynamodbTableItem } from "@cdktf/provider-aws/lib/dynamodb-table-item";
 import { Fn, Token } from "cdktf";
 import { Construct } from "constructs";
-import { STATE_TABLE_KEYS } from "../../functions/shared/state-store";
+import { STATE_TABLE_KEYS } from "../../functions/shared/state";
 import { type AwsLocation, ownArn } from "./context";
 import type { PolicyStatement } from "./module-function";
 
@@ -21,7 +21,7 @@ export interface StateTableProps {
   aws: AwsLocation;
 }
 
-/** The item actions the functions use (functions/shared/state-store.ts calls no others). */
+/** The item actions the functions use (functions/shared/state/table.ts calls no others). */
 export type StateTableAction = "dynamodb:GetItem" | "dynamodb:UpdateItem" | "dynamodb:Query";
 
 export class StateTable extends Construct {
@@ -52,7 +52,7 @@ export class StateTable extends Construct {
 
   /**
    * An item `config`/`name` holding `json` (attribute `json`): configuration too large for a function's
-   * environment (4 KB in all), read once per container (functions/shared/state-store.ts `readConfig`).
+   * environment (4 KB in all), read once per container (functions/shared/state/config-items.ts).
    * Functions that read it should depend on it, so that Terraform writes it before it updates them.
    */
   configItem(name: string, json: string): DynamodbTableItem {

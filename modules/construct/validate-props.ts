@@ -6,7 +6,8 @@
  * compiler (log-monitoring.ts); check names and schedules in scheduled-checks.ts.
  */
 import { Token } from "cdktf";
-import { CheckInputError, parseCheckSpec } from "../../functions/check/spec";
+import { parseCheckSpec } from "../../functions/check/spec";
+import { CheckInputError } from "../../functions/shared/errors";
 import { camelCase, toVariableItem } from "./props";
 import { TF_SERVICE_NAME, VARIABLES } from "./variables";
 

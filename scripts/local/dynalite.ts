@@ -8,7 +8,7 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { STATE_TABLE_KEYS } from "../../functions/shared/state-store";
+import { STATE_TABLE_KEYS } from "../../functions/shared/state";
 import { LOCAL_AWS_CLIENT_CONFIG } from "./aws-json-server";
 
 export interface LocalDynamo {
