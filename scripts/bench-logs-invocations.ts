@@ -8,7 +8,7 @@ import type { LogsResult } from "../functions/logs/index";
 import { LocalAwsJsonServer, secretsManagerHandlers } from "./local/aws-json-server";
 import { startDynalite } from "./local/dynalite";
 import { LocalLambda } from "./local/lambda-runner";
-import { LocalMackerelServer } from "./local/mackerel-server";
+import { LocalMackerelServer } from "./local/mackerel";
 import { BENCH_RULES, encodeSubscriptionEvent, generatePayload } from "./local/log-events";
 
 const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-AbCdEf";

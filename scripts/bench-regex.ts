@@ -16,7 +16,8 @@ import { median } from "./lib/import-time";
 import { LocalAwsJsonServer, secretsManagerHandlers } from "./local/aws-json-server";
 import { startDynalite } from "./local/dynalite";
 import { LocalLambda } from "./local/lambda-runner";
-import { LocalMackerelServer, mulberry32 } from "./local/mackerel-server";
+import { LocalMackerelServer } from "./local/mackerel";
+import { mulberry32 } from "./testing";
 import { encodeSubscriptionEvent } from "./local/log-events";
 import { HEAP_LIMIT_MB } from "./bench-logs-invocations";
 

@@ -1,7 +1,7 @@
 /**
  * `npm start`: a local end-to-end run of the BUILT functions on embedded defaults, with no AWS account.
  *
- * It starts a local Mackerel-compatible recorder (scripts/local/mackerel-server.ts) and the local stand-ins
+ * It starts a local Mackerel-compatible recorder (scripts/local/mackerel/) and the local stand-ins
  * (Secrets Manager holding a fake key, the SQS spool, DynamoDB with the state table, a small web site), runs
  * the metric, check and logs functions from `modules/mackerel-serverless/dist/*.zip` in Lambda-like processes,
  * and drives them as AWS would:
@@ -31,7 +31,7 @@ import {
   type RecordedCheckReport,
   type RecordedHostMetric,
   type RecordedServiceMetric,
-} from "./local/mackerel-server";
+} from "./local/mackerel";
 import { LocalSqs } from "./local/sqs-stub";
 import {
   isMetricTask,

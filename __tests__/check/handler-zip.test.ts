@@ -14,7 +14,7 @@ import { TerraformWorkspace } from "../../scripts/lib/terraform";
 import { LocalAwsJsonServer, secretsManagerHandlers } from "../../scripts/local/aws-json-server";
 import { CloudWatchLogsStub, evaluateQuery, LOGS_TARGET } from "../../scripts/local/cloudwatch-logs-stub";
 import { DIST_DIR, LocalLambda } from "../../scripts/local/lambda-runner";
-import { LocalMackerelServer } from "../../scripts/local/mackerel-server";
+import { LocalMackerelServer } from "../../scripts/local/mackerel";
 import { SfnStub } from "../../scripts/local/sfn-stub";
 import { describeWithTerraform } from "../support/terraform";
 

@@ -12,7 +12,7 @@ import { parseCheckSpec } from "../../functions/check/spec";
 import { ConfigurationError } from "../../functions/shared/errors";
 import { AwsServiceError, LocalAwsJsonServer, secretsManagerHandlers } from "../../scripts/local/aws-json-server";
 import { LocalLambda } from "../../scripts/local/lambda-runner";
-import { LocalMackerelServer } from "../../scripts/local/mackerel-server";
+import { LocalMackerelServer } from "../../scripts/local/mackerel";
 
 const ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:web-auth-AbCdEf";
 

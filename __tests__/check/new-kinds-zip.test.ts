@@ -11,7 +11,7 @@ import { unzipSync } from "fflate";
 import { TerraformWorkspace } from "../../scripts/lib/terraform";
 import { LocalAwsJsonServer, secretsManagerHandlers } from "../../scripts/local/aws-json-server";
 import { DIST_DIR, LocalLambda } from "../../scripts/local/lambda-runner";
-import { LocalMackerelServer } from "../../scripts/local/mackerel-server";
+import { LocalMackerelServer } from "../../scripts/local/mackerel";
 import { OpenSearchStub } from "../../scripts/local/opensearch-stub";
 import { S3Stub } from "../../scripts/local/s3-stub";
 import { describeWithTerraform, expectCleanInit } from "../support/terraform";

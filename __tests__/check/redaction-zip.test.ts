@@ -12,7 +12,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { LocalAwsJsonServer, secretsManagerHandlers } from "../../scripts/local/aws-json-server";
 import { LocalLambda } from "../../scripts/local/lambda-runner";
-import { LocalMackerelServer } from "../../scripts/local/mackerel-server";
+import { LocalMackerelServer } from "../../scripts/local/mackerel";
 import { forms, secretCorpus, survivingPieces } from "../support/secret-corpus";
 
 const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mackerel-api-key-AbCdEf";

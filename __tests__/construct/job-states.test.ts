@@ -8,7 +8,7 @@ import { jobStates, METRIC_TASK_RETRY } from "../../modules/construct/step-funct
 import { TerraformWorkspace } from "../../scripts/lib/terraform";
 import { LocalAwsJsonServer, secretsManagerHandlers } from "../../scripts/local/aws-json-server";
 import { LocalLambda } from "../../scripts/local/lambda-runner";
-import { LocalMackerelServer } from "../../scripts/local/mackerel-server";
+import { LocalMackerelServer } from "../../scripts/local/mackerel";
 import { runDefinition, validateDefinition } from "../../scripts/local/step-functions";
 import { describeWithTerraform } from "../support/terraform";
 

@@ -10,7 +10,7 @@ import { retryProblems } from "../../modules/construct/step-functions";
 import { TerraformWorkspace } from "../../scripts/lib/terraform";
 import { LocalAwsJsonServer, secretsManagerHandlers } from "../../scripts/local/aws-json-server";
 import { LocalLambda } from "../../scripts/local/lambda-runner";
-import { LocalMackerelServer } from "../../scripts/local/mackerel-server";
+import { LocalMackerelServer } from "../../scripts/local/mackerel";
 import {
   findDefinitionTemplates,
   isMetricTask,

@@ -2,7 +2,7 @@
  * What the fault suite sent, and the check of what Mackerel ended up with: every datum inside Mackerel's
  * windows present exactly once, everything else counted as expired or rejected; lost = 0.
  */
-import type { LocalMackerelServer } from "../../scripts/local/mackerel-server";
+import type { LocalMackerelServer } from "../../scripts/local/mackerel";
 
 export type Datum =
   | { kind: "serviceMetric"; service: string; name: string; time: number; value: number }

@@ -28,7 +28,7 @@ import {
   s3IamRequest,
 } from "../../scripts/local/iam-requests";
 import { LocalLambda } from "../../scripts/local/lambda-runner";
-import { LocalMackerelServer } from "../../scripts/local/mackerel-server";
+import { LocalMackerelServer } from "../../scripts/local/mackerel";
 import { OpenSearchStub } from "../../scripts/local/opensearch-stub";
 import { RecordingProxy } from "../../scripts/local/recording-proxy";
 import { S3Stub } from "../../scripts/local/s3-stub";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { strToU8, zipSync } from "fflate";
 import { LocalAwsJsonServer, secretsManagerHandlers } from "../../scripts/local/aws-json-server";
 import { type LambdaNodeVersion, LocalLambda, runtimeNodeArgs } from "../../scripts/local/lambda-runner";
-import { LocalMackerelServer } from "../../scripts/local/mackerel-server";
+import { LocalMackerelServer } from "../../scripts/local/mackerel";
 
 const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mackerel-api-key-AbCdEf";
 const API_KEY = "managed-runtime-key-0123456789";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { LocalAwsJsonServer, secretsManagerHandlers } from "../../scripts/local/aws-json-server";
 import { dynamoEnvironment, type LocalDynamo, startDynalite } from "../../scripts/local/dynalite";
 import { LocalLambda } from "../../scripts/local/lambda-runner";
-import { LocalMackerelServer } from "../../scripts/local/mackerel-server";
+import { LocalMackerelServer } from "../../scripts/local/mackerel";
 
 export const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mackerel-api-key-AbCdEf";
 export const API_KEY = "logs-world-key-0123456789";

@@ -5,7 +5,7 @@
  */
 import { LocalAwsJsonServer, secretsManagerHandlers } from "../../scripts/local/aws-json-server";
 import { LocalLambda } from "../../scripts/local/lambda-runner";
-import { LocalMackerelServer } from "../../scripts/local/mackerel-server";
+import { LocalMackerelServer } from "../../scripts/local/mackerel";
 
 const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mackerel-api-key-AbCdEf";
 const KEY_1 = "handler-first-key-0123456789";

@@ -11,7 +11,7 @@ import { StaticApiKey } from "../../functions/shared/api-key";
 import { HostResolver } from "../../functions/shared/host";
 import { MackerelClient } from "../../functions/shared/mackerel-client";
 import { TerraformWorkspace } from "../../scripts/lib/terraform";
-import { LocalMackerelServer, validateMonitorDefinitions } from "../../scripts/local/mackerel-server";
+import { LocalMackerelServer, validateMonitorDefinitions } from "../../scripts/local/mackerel";
 import { describeWithTerraform, expectCleanInit } from "../support/terraform";
 
 const SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mackerel-api-key-AbCdEf";

@@ -7,7 +7,7 @@ import { MackerelRejectedError } from "../../functions/shared/errors";
 import { HostResolver } from "../../functions/shared/host";
 import { logger } from "../../functions/shared/logger";
 import { MackerelClient, type MackerelWrite } from "../../functions/shared/mackerel-client";
-import { LocalMackerelServer } from "../../scripts/local/mackerel-server";
+import { LocalMackerelServer } from "../../scripts/local/mackerel";
 
 const host = (id: string): MackerelWrite => ({
   kind: "hostMetrics",

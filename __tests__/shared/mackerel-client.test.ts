@@ -17,7 +17,7 @@ import {
   LocalAwsJsonServer,
   secretsManagerHandlers,
 } from "../../scripts/local/aws-json-server";
-import { LocalMackerelServer } from "../../scripts/local/mackerel-server";
+import { LocalMackerelServer } from "../../scripts/local/mackerel";
 
 const KEY = "client-test-key-0123456789";
 const OLD_KEY = "rotating-old-key-0123456789";

@@ -14,7 +14,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { ManualClock } from "../../scripts/local/mackerel-server";
+import { ManualClock } from "../../scripts/testing";
 import { LocalSqs, md5OfMessageAttributes, SqsEventSource } from "../../scripts/local/sqs-stub";
 import { LOCAL_AWS_CLIENT_CONFIG } from "../../scripts/local/aws-json-server";
 

@@ -13,7 +13,7 @@ import {
   StateStore,
 } from "../../functions/shared/state-store";
 import { type LocalDynamo, startDynalite } from "../../scripts/local/dynalite";
-import { LocalMackerelServer } from "../../scripts/local/mackerel-server";
+import { LocalMackerelServer } from "../../scripts/local/mackerel";
 
 let dynamo: LocalDynamo;
 let api: DynamoApi;

@@ -24,7 +24,7 @@ import {
   secretsManagerHandlers,
 } from "../../../scripts/local/aws-json-server";
 import { LocalLambda } from "../../../scripts/local/lambda-runner";
-import { LocalMackerelServer } from "../../../scripts/local/mackerel-server";
+import { LocalMackerelServer } from "../../../scripts/local/mackerel";
 import { LocalSqs, SqsEventSource } from "../../../scripts/local/sqs-stub";
 
 export const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mackerel-api-key-Fault1";
