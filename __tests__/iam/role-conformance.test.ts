@@ -33,7 +33,7 @@ import { OpenSearchStub } from "../../scripts/local/opensearch-stub";
 import { RecordingProxy } from "../../scripts/local/recording-proxy";
 import { S3Stub } from "../../scripts/local/s3-stub";
 import { SfnStub } from "../../scripts/local/sfn-stub";
-import { LocalSqs, SqsEventSource } from "../../scripts/local/sqs-stub";
+import { LocalSqs, SqsEventSource } from "../../scripts/local/sqs";
 import { makeSubscriptionEvent, textLine } from "../logs/fixtures";
 import { deniedRequests, plannedRolePolicies, type PlannedRoles } from "../support/iam";
 import { describeWithTerraform, expectCleanInit } from "../support/terraform";

@@ -19,7 +19,7 @@ import {
   SqsSpool,
   usesHostPlaceholder,
 } from "../../functions/shared/spool";
-import { LocalSqs } from "../../scripts/local/sqs-stub";
+import { LocalSqs } from "../../scripts/local/sqs";
 
 const quiet = new Logger();
 beforeAll(() => {

@@ -15,7 +15,7 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { ManualClock } from "../../scripts/testing";
-import { LocalSqs, md5OfMessageAttributes, SqsEventSource } from "../../scripts/local/sqs-stub";
+import { LocalSqs, md5OfMessageAttributes, SqsEventSource } from "../../scripts/local/sqs";
 import { LOCAL_AWS_CLIENT_CONFIG } from "../../scripts/local/aws-json-server";
 
 describe("LocalSqs (SQS stand-in) under @aws-sdk/client-sqs", () => {

@@ -25,7 +25,7 @@ import {
 } from "../../../scripts/local/aws-json-server";
 import { LocalLambda } from "../../../scripts/local/lambda-runner";
 import { LocalMackerelServer } from "../../../scripts/local/mackerel";
-import { LocalSqs, SqsEventSource } from "../../../scripts/local/sqs-stub";
+import { LocalSqs, SqsEventSource } from "../../../scripts/local/sqs";
 
 export const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mackerel-api-key-Fault1";
 export const API_KEY = "fault-suite-api-key-0123456789";

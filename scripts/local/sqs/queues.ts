@@ -10,106 +10,29 @@
  *   queue, as SQS may;
  * - the SDK's MD5 checks (MD5OfMessageBody, MD5OfBody, MD5OfMessageAttributes) are answered correctly.
  *
- * {@link SqsEventSource} plays Lambda's event source mapping: receive a batch, invoke the function with
+ * `SqsEventSource` (event-source.ts) plays Lambda's event source mapping: receive a batch, invoke the function with
  * an SQS event, delete what it did not report in `batchItemFailures`.
  *
  * Operations: SendMessage, SendMessageBatch, ReceiveMessage, DeleteMessage, DeleteMessageBatch,
  * ChangeMessageVisibility, ChangeMessageVisibilityBatch, GetQueueAttributes, GetQueueUrl.
  */
-import { createHash, randomUUID } from "node:crypto";
-import { type AwsJsonHandlers, AwsServiceError, LocalAwsJsonServer } from "./aws-json-server";
-
-export const SQS_ACCOUNT_ID = "123456789012";
-export const SQS_REGION = "us-east-1";
-const MAX_MESSAGE_BYTES = 256 * 1024;
-const DEDUP_WINDOW_MS = 5 * 60 * 1000;
-const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
-
-export interface LocalQueueOptions {
-  /** Default visibility timeout in seconds (SQS default 30). */
-  visibilityTimeoutSeconds?: number;
-  /** Redrive to another local queue (by name) after `maxReceiveCount` receives. */
-  redrive?: { deadLetterQueue: string; maxReceiveCount: number };
-}
-
-type MessageAttributeValue = { DataType: string; StringValue?: string; BinaryValue?: string };
-
-/** A message as the stub stores it (exposed read-only for assertions). */
-export interface StoredMessage {
-  messageId: string;
-  body: string;
-  messageAttributes: Record<string, MessageAttributeValue>;
-  sentAt: number;
-  receiveCount: number;
-  firstReceiveAt?: number;
-  /** Epoch ms from which it can be received. */
-  visibleAt: number;
-  /** The latest receipt handle (older ones no longer work). */
-  receiptHandle?: string;
-  groupId?: string;
-  deduplicationId?: string;
-  sequence: number;
-  /** The queue it was moved from by redrive. */
-  movedFrom?: string;
-}
-
-interface Queue {
-  name: string;
-  fifo: boolean;
-  options: LocalQueueOptions;
-  messages: StoredMessage[];
-  dedup: Map<string, { messageId: string; at: number }>;
-}
-
-/** One record of the SQS event Lambda gives a function. */
-export interface SqsEventRecord {
-  messageId: string;
-  receiptHandle: string;
-  body: string;
-  attributes: Record<string, string>;
-  messageAttributes: Record<string, unknown>;
-  md5OfBody: string;
-  eventSource: "aws:sqs";
-  eventSourceARN: string;
-  awsRegion: string;
-}
-
-const md5 = (data: string | Buffer): string => createHash("md5").update(data).digest("hex");
-
-/** SQS's MD5 of message attributes: names sorted, each field length-prefixed (big-endian 32-bit). */
-export function md5OfMessageAttributes(attributes: Record<string, MessageAttributeValue>): string {
-  const parts: Buffer[] = [];
-  const field = (data: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    parts.push(length, data);
-  };
-  for (const name of Object.keys(attributes).sort()) {
-    const value = attributes[name]!;
-    field(Buffer.from(name, "utf8"));
-    field(Buffer.from(value.DataType, "utf8"));
-    if (value.BinaryValue !== undefined) {
-      parts.push(Buffer.from([2]));
-      field(Buffer.from(value.BinaryValue, "base64"));
-    } else {
-      parts.push(Buffer.from([1]));
-      field(Buffer.from(value.StringValue ?? "", "utf8"));
-    }
-  }
-  return md5(Buffer.concat(parts));
-}
-
-function attributesSize(attributes: Record<string, MessageAttributeValue>): number {
-  let size = 0;
-  for (const [name, value] of Object.entries(attributes)) {
-    size += Buffer.byteLength(name) + Buffer.byteLength(value.DataType);
-    size +=
-      value.BinaryValue !== undefined
-        ? Buffer.from(value.BinaryValue, "base64").length
-        : Buffer.byteLength(value.StringValue ?? "");
-  }
-  return size;
-}
+import { randomUUID } from "node:crypto";
+import { type AwsJsonHandlers, AwsServiceError, LocalAwsJsonServer } from "../aws-json-server";
+import {
+  attributesSize,
+  DEDUP_WINDOW_MS,
+  type LocalQueueOptions,
+  MAX_MESSAGE_BYTES,
+  MAX_VISIBILITY_SECONDS,
+  md5,
+  md5OfMessageAttributes,
+  type MessageAttributeValue,
+  type Queue,
+  SQS_ACCOUNT_ID,
+  SQS_REGION,
+  type StoredMessage,
+} from "./messages";
+import { batch, messageView } from "./protocol";
 
 const invalid = (message: string) => new AwsServiceError("InvalidParameterValue", message);
 
@@ -366,72 +289,6 @@ export class LocalSqs {
     return this.queue(url.slice(url.lastIndexOf("/") + 1));
   }
 
-  private view(queue: Queue, message: StoredMessage, input: Record<string, unknown>) {
-    const wanted = [
-      ...((input.AttributeNames as string[] | undefined) ?? []),
-      ...((input.MessageSystemAttributeNames as string[] | undefined) ?? []),
-    ];
-    const all = wanted.includes("All");
-    const system: Record<string, string> = {
-      ApproximateReceiveCount: String(message.receiveCount),
-      SentTimestamp: String(message.sentAt),
-      ApproximateFirstReceiveTimestamp: String(message.firstReceiveAt ?? this.clock()),
-      SenderId: "AIDALOCALSTUB",
-      ...(queue.fifo
-        ? {
-            MessageGroupId: message.groupId ?? "",
-            MessageDeduplicationId: message.deduplicationId ?? "",
-            SequenceNumber: String(message.sequence),
-          }
-        : {}),
-    };
-    const attributes = Object.fromEntries(Object.entries(system).filter(([k]) => all || wanted.includes(k)));
-    const names = (input.MessageAttributeNames as string[] | undefined) ?? [];
-    const messageAttributes = Object.fromEntries(
-      Object.entries(message.messageAttributes).filter(([k]) => names.includes("All") || names.includes(k)),
-    );
-    return {
-      MessageId: message.messageId,
-      ReceiptHandle: message.receiptHandle,
-      MD5OfBody: md5(message.body),
-      Body: message.body,
-      ...(Object.keys(attributes).length > 0 ? { Attributes: attributes } : {}),
-      ...(Object.keys(messageAttributes).length > 0
-        ? { MessageAttributes: messageAttributes, MD5OfMessageAttributes: md5OfMessageAttributes(messageAttributes) }
-        : {}),
-    };
-  }
-
-  private batch<T>(
-    input: Record<string, unknown>,
-    run: (entry: Record<string, unknown>) => T,
-  ): {
-    Successful: (T & { Id: string })[];
-    Failed: { Id: string; Code: string; Message: string; SenderFault: boolean }[];
-  } {
-    const entries = input.Entries as Record<string, unknown>[] | undefined;
-    if (!Array.isArray(entries) || entries.length === 0) {
-      throw new AwsServiceError("EmptyBatchRequest", "There should be at least one entry in the request.");
-    }
-    if (entries.length > 10) {
-      throw new AwsServiceError("TooManyEntriesInBatchRequest", "Maximum number of entries per request are 10.");
-    }
-    const ids = new Set(entries.map((e) => e.Id));
-    if (ids.size !== entries.length) throw new AwsServiceError("BatchEntryIdsNotDistinct", "Ids must be distinct.");
-    const Successful: (T & { Id: string })[] = [];
-    const Failed: { Id: string; Code: string; Message: string; SenderFault: boolean }[] = [];
-    for (const entry of entries) {
-      const id = String(entry.Id);
-      try {
-        Successful.push({ Id: id, ...run(entry) });
-      } catch (error) {
-        if (!(error instanceof AwsServiceError)) throw error;
-        Failed.push({ Id: id, Code: error.type, Message: error.message, SenderFault: true });
-      }
-    }
-    return { Successful, Failed };
-  }
-
   private dispatch(operation: string, input: Record<string, unknown>): unknown {
     const queue = this.queueFromUrl(input);
     switch (operation) {
@@ -446,20 +303,20 @@ export class LocalSqs {
             `Batch requests cannot be longer than ${MAX_MESSAGE_BYTES} bytes.`,
           );
         }
-        return this.batch(input, (entry) => this.send(queue.name, entry));
+        return batch(input, (entry) => this.send(queue.name, entry));
       }
       case "ReceiveMessage": {
         const max = typeof input.MaxNumberOfMessages === "number" ? input.MaxNumberOfMessages : 1;
         if (max < 1 || max > 10) throw invalid("MaxNumberOfMessages must be 1 to 10");
         const timeout = typeof input.VisibilityTimeout === "number" ? input.VisibilityTimeout : undefined;
         const messages = this.receive(queue.name, max, timeout);
-        return { Messages: messages.map((m) => this.view(queue, m, input)) };
+        return { Messages: messages.map((m) => messageView(queue, m, input, this.clock())) };
       }
       case "DeleteMessage":
         this.delete(queue.name, String(input.ReceiptHandle ?? ""));
         return {};
       case "DeleteMessageBatch":
-        return this.batch(input, (entry) => {
+        return batch(input, (entry) => {
           this.delete(queue.name, String(entry.ReceiptHandle ?? ""));
           return {};
         });
@@ -467,7 +324,7 @@ export class LocalSqs {
         this.changeVisibility(queue.name, String(input.ReceiptHandle ?? ""), Number(input.VisibilityTimeout));
         return {};
       case "ChangeMessageVisibilityBatch":
-        return this.batch(input, (entry) => {
+        return batch(input, (entry) => {
           this.changeVisibility(queue.name, String(entry.ReceiptHandle ?? ""), Number(entry.VisibilityTimeout));
           return {};
         });
@@ -501,95 +358,5 @@ export class LocalSqs {
         : {}),
     };
     return names.includes("All") ? all : Object.fromEntries(Object.entries(all).filter(([k]) => names.includes(k)));
-  }
-}
-
-/** What one poll of the event source did. */
-export interface PollResult {
-  received: number;
-  deleted: number;
-  failed: number;
-  /** Set when the invocation itself failed (nothing deleted). */
-  error?: string;
-}
-
-/** Lambda's SQS event source mapping, played locally: receive, invoke, delete the successes. */
-export class SqsEventSource {
-  constructor(
-    private readonly sqs: LocalSqs,
-    private readonly queueName: string,
-    private readonly invoke: (event: {
-      Records: SqsEventRecord[];
-    }) => Promise<{ ok: true; result: unknown } | { ok: false; errorType: string; errorMessage: string }>,
-    private readonly batchSize = 10,
-  ) {}
-
-  /** One batch: receive up to batchSize visible messages and hand them to the function. */
-  async pollOnce(): Promise<PollResult> {
-    const messages = this.sqs.receive(this.queueName, this.batchSize);
-    if (messages.length === 0) return { received: 0, deleted: 0, failed: 0 };
-    const outcome = await this.invoke({ Records: messages.map((m) => this.record(m)) });
-    if (!outcome.ok) {
-      return {
-        received: messages.length,
-        deleted: 0,
-        failed: messages.length,
-        error: `${outcome.errorType}: ${outcome.errorMessage}`,
-      };
-    }
-    const response = outcome.result as { batchItemFailures?: { itemIdentifier?: string }[] } | null;
-    const ids = new Set(messages.map((m) => m.messageId));
-    const failures = response?.batchItemFailures ?? [];
-    // As Lambda does: a failure naming no message of the batch fails the whole batch.
-    if (failures.some((f) => !f.itemIdentifier || !ids.has(f.itemIdentifier))) {
-      return { received: messages.length, deleted: 0, failed: messages.length, error: "invalid batchItemFailures" };
-    }
-    const failed = new Set(failures.map((f) => f.itemIdentifier));
-    let deleted = 0;
-    for (const message of messages) {
-      if (failed.has(message.messageId)) continue;
-      if (this.sqs.delete(this.queueName, message.receiptHandle!)) deleted++;
-    }
-    return { received: messages.length, deleted, failed: failed.size };
-  }
-
-  /** Polls until a poll receives nothing (or `maxPolls`); returns the sum. */
-  async drain(maxPolls = 1000): Promise<PollResult> {
-    const total: PollResult = { received: 0, deleted: 0, failed: 0 };
-    for (let i = 0; i < maxPolls; i++) {
-      const result = await this.pollOnce();
-      if (result.received === 0) break;
-      total.received += result.received;
-      total.deleted += result.deleted;
-      total.failed += result.failed;
-      if (result.error) total.error = result.error;
-    }
-    return total;
-  }
-
-  private record(message: StoredMessage): SqsEventRecord {
-    return {
-      messageId: message.messageId,
-      receiptHandle: message.receiptHandle!,
-      body: message.body,
-      attributes: {
-        ApproximateReceiveCount: String(message.receiveCount),
-        SentTimestamp: String(message.sentAt),
-        SenderId: "AIDALOCALSTUB",
-        ApproximateFirstReceiveTimestamp: String(message.firstReceiveAt ?? message.sentAt),
-        ...(message.groupId !== undefined
-          ? {
-              MessageGroupId: message.groupId,
-              MessageDeduplicationId: message.deduplicationId ?? "",
-              SequenceNumber: String(message.sequence),
-            }
-          : {}),
-      },
-      messageAttributes: {},
-      md5OfBody: md5(message.body),
-      eventSource: "aws:sqs",
-      eventSourceARN: this.sqs.queueArn(this.queueName),
-      awsRegion: SQS_REGION,
-    };
   }
 }
