@@ -6,8 +6,7 @@
  * AWS_ENDPOINT_URL_*, checking a local HTTP server, and posting to the local Mackerel server.
  */
 import { readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
 import { TerraformWorkspace } from "../../scripts/lib/terraform";
@@ -17,10 +16,9 @@ import { DIST_DIR, LocalLambda } from "../../scripts/local/lambda-runner";
 import { LocalMackerelServer } from "../../scripts/local/mackerel";
 import { SfnStub } from "../../scripts/local/sfn-stub";
 import { describeWithTerraform } from "../support/terraform";
+import { checkResults, checkZipEnv, plannedRuleInputs, SECRET_ARN, SERVICE, startWebServer } from "./zip-support";
 
-const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mackerel-api-key-AbCdEf";
 const KEY = "check-zip-test-key-0123456789";
-const SERVICE = "shop";
 const SFN_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:orders";
 const MIN = 60_000;
 
@@ -35,33 +33,18 @@ const lambdas: LocalLambda[] = [];
 async function startCheck(timeoutMs = 30_000): Promise<LocalLambda> {
   const lambda = await LocalLambda.start("check", {
     timeoutMs,
-    env: {
-      MACKEREL_API_KEY_SECRET_ARN: SECRET_ARN,
-      MACKEREL_API_BASE_URL: mackerel.url,
-      MACKEREL_SERVICE_NAME: SERVICE,
-      MACKEREL_HOST_NAME: "checks-zip-test",
-      MACKEREL_HOST_CUSTOM_IDENTIFIER: "mackerel-serverless/us-east-1/123456789012/checks-zip-test",
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url,
-      AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: aws.url,
-      AWS_ENDPOINT_URL_SFN: aws.url,
-    },
+    env: checkZipEnv({
+      mackerelUrl: mackerel.url,
+      secretsManagerUrl: aws.url,
+      hostName: "checks-zip-test",
+      extra: { AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: aws.url, AWS_ENDPOINT_URL_SFN: aws.url },
+    }),
   });
   lambdas.push(lambda);
   return lambda;
 }
 
-const lastReport = (name: string) =>
-  mackerel
-    .checkReports()
-    .filter((r) => r.name === name)
-    .at(-1);
-const metricsOf = (name: string) =>
-  Object.fromEntries(
-    mackerel
-      .serviceMetrics(SERVICE)
-      .filter((m) => m.name.startsWith(`checks.${name}.`))
-      .map((m) => [m.name.slice(`checks.${name}.`.length), m.value]),
-  );
+const { lastReport, metricsOf } = checkResults(() => mackerel);
 
 beforeAll(async () => {
   mackerel = await LocalMackerelServer.start({ apiKeys: [KEY], services: [SERVICE] });
@@ -92,7 +75,7 @@ beforeAll(async () => {
     ...logs.handlers(),
     ...sfn.handlers(),
   });
-  web = createServer((req, res) => {
+  ({ server: web, url: webUrl } = await startWebServer((req, res) => {
     if (req.url === "/health") {
       res.writeHead(200, { "content-type": "application/json" });
       res.end('{"status":"ok"}');
@@ -100,9 +83,7 @@ beforeAll(async () => {
       res.writeHead(503);
       res.end("maintenance, contact ops@example.com");
     }
-  });
-  await new Promise<void>((resolve) => web.listen(0, "127.0.0.1", resolve));
-  webUrl = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
+  }));
 });
 
 afterAll(async () => {
@@ -149,10 +130,7 @@ module "mackerel" {
       expect(workspace.init().status).toBe(0);
       const { result, plan } = workspace.planJson();
       expect(result.stderr).toBe("");
-      for (const change of plan!.resource_changes as { address: string; change: { after: { input?: string } } }[]) {
-        const m = /aws_cloudwatch_event_target\.\w+\["([^"]+)"\]$/.exec(change.address);
-        if (m) inputs.set(m[1]!, JSON.parse(change.change.after.input!));
-      }
+      for (const [name, input] of plannedRuleInputs(plan!)) inputs.set(name, input);
     } finally {
       workspace.remove();
     }

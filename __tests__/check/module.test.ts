@@ -8,9 +8,9 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformStack, Testing } from "cdktf";
 import { MackerelServerless } from "../../modules/construct";
 import { TerraformWorkspace } from "../../scripts/lib/terraform";
+import { type Json, placeholderCode, synthUserStack, userStack } from "../support/construct";
 import { describeWithTerraform } from "../support/terraform";
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Change = { address: string; change: { after: Json; after_unknown?: Json } };
 type Statement = { Sid: string; Action: string[]; Resource: string | string[] };
 
@@ -242,15 +242,7 @@ describe("synthesized: the check function's own policy", () => {
 
 describe("the construct with literal items (CDKTF users)", () => {
   function synth(props: Partial<ConstructorParameters<typeof MackerelServerless>[2]>): Json {
-    const stack = new TerraformStack(Testing.app(), "user-stack");
-    new AwsProvider(stack, "aws", { region: "eu-west-1" });
-    new MackerelServerless(stack, "mackerel", {
-      apiKeySecretArn: SECRET,
-      serviceName: "shop",
-      code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
-      ...props,
-    });
-    return JSON.parse(Testing.synth(stack)) as Json;
+    return synthUserStack({ apiKeySecretArn: SECRET, serviceName: "shop", ...props });
   }
 
   test("rules keyed by name, defaults left to the function; statements only for configured kinds", () => {
@@ -290,31 +282,29 @@ test.each([
     "sfnExecutionChecks[0].statuses",
   ],
 ])("literal items: a bad name or schedule is refused at synth (%#)", (props, message) => {
-  const stack = new TerraformStack(Testing.app(), "bad-stack");
-  new AwsProvider(stack, "aws", { region: "eu-west-1" });
-  expect(
-    () =>
-      new MackerelServerless(stack, "mackerel", {
+  expect(() =>
+    userStack(
+      {
         apiKeySecretArn: SECRET,
         serviceName: "shop",
-        code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
         ...props,
-      }),
+      },
+      "bad-stack",
+    ),
   ).toThrow(message);
 });
 
 test("literal items with a name used twice are refused at synth, naming both lists", () => {
-  const stack = new TerraformStack(Testing.app(), "dup-stack");
-  new AwsProvider(stack, "aws", { region: "eu-west-1" });
-  expect(
-    () =>
-      new MackerelServerless(stack, "mackerel", {
+  expect(() =>
+    userStack(
+      {
         apiKeySecretArn: SECRET,
         serviceName: "shop",
-        code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
         httpChecks: [{ name: "web", url: "https://example.com/" }],
         logFreshnessChecks: [{ name: "web", logGroupName: "/g", maxAgeMinutes: 5 }],
-      }),
+      },
+      "dup-stack",
+    ),
   ).toThrow(
     'Check names must be unique across logsInsightsChecks, httpChecks, sfnExecutionChecks, logFreshnessChecks, s3FreshnessChecks, opensearchQueryChecks, logRules: "web" is in httpChecks and logFreshnessChecks.',
   );
@@ -330,34 +320,32 @@ test.each([
     "httpChecks: headers of bearer set Authorization, Proxy-Authorization or Cookie",
   ],
 ])("literal HTTP items with credentials are refused at synth: %j", (item, message) => {
-  const stack = new TerraformStack(Testing.app(), "creds-stack");
-  new AwsProvider(stack, "aws", { region: "eu-west-1" });
-  expect(
-    () =>
-      new MackerelServerless(stack, "mackerel", {
+  expect(() =>
+    userStack(
+      {
         apiKeySecretArn: SECRET,
         serviceName: "shop",
-        code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
         httpChecks: [item],
-      }),
+      },
+      "creds-stack",
+    ),
   ).toThrow(message);
 });
 
 test("literal HTTP items with headersSecretArn: GetSecretValue on exactly those secrets", () => {
-  const stack = new TerraformStack(Testing.app(), "secret-stack");
-  new AwsProvider(stack, "aws", { region: "eu-west-1" });
   const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:web-auth-AbCdEf";
-  new MackerelServerless(stack, "mackerel", {
-    apiKeySecretArn: SECRET,
-    serviceName: "shop",
-    code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
-    httpChecks: [
-      { name: "web", url: "https://example.com/", headersSecretArn: arn },
-      { name: "web2", url: "https://example.com/2", headersSecretArn: arn },
-      { name: "open", url: "https://example.com/open" },
-    ],
-  });
-  const tf = JSON.parse(Testing.synth(stack)) as Json;
+  const tf = synthUserStack(
+    {
+      apiKeySecretArn: SECRET,
+      serviceName: "shop",
+      httpChecks: [
+        { name: "web", url: "https://example.com/", headersSecretArn: arn },
+        { name: "web2", url: "https://example.com/2", headersSecretArn: arn },
+        { name: "open", url: "https://example.com/open" },
+      ],
+    },
+    "secret-stack",
+  );
   const policy = String(tf.resource.aws_iam_role_policy.check_function_checked_resources.policy);
   expect(policy).toContain('"Sid" = "ReadHttpCheckHeadersSecrets"');
   expect(policy).toContain(`"Resource" = ["${arn}"]`);
@@ -378,7 +366,7 @@ describeWithTerraform("terraform: literal items from a CDKTF stack", () => {
       name: "cdk",
       apiKeySecretArn: SECRET,
       serviceName: "shop",
-      code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
+      code: placeholderCode,
       httpChecks: [{ name: "web", url: "https://example.com/", expectedStatus: [200, 204] }],
       sfnExecutionChecks: [{ name: "orders", stateMachineArn: SFN, schedule: "rate(10 minutes)" }],
     });

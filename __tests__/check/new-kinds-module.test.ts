@@ -4,13 +4,10 @@
  * prefix, domain or collection, bad values fail at plan naming the variable and the rule, and check
  * names stay unique across all six lists. Also the construct with literal items (CDKTF users).
  */
-import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { TerraformStack, Testing } from "cdktf";
-import { MackerelServerless } from "../../modules/construct";
 import { TerraformWorkspace } from "../../scripts/lib/terraform";
+import { type Json, synthUserStack, userStack } from "../support/construct";
 import { describeWithTerraform, expectCleanInit } from "../support/terraform";
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Change = { address: string; change: { after: Json } };
 type Statement = { Sid: string; Action: string[]; Resource: string | string[]; Condition?: Json };
 
@@ -240,16 +237,12 @@ module "mackerel" {
 
 describe("the construct with literal items (CDKTF users)", () => {
   test("statements for literal S3 and OpenSearch items; an endpoint the role cannot be derived from is refused", () => {
-    const stack = new TerraformStack(Testing.app(), "user-stack");
-    new AwsProvider(stack, "aws", { region: "eu-west-1" });
-    new MackerelServerless(stack, "mackerel", {
+    const tf = synthUserStack({
       apiKeySecretArn: SECRET,
       serviceName: "shop",
-      code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
       s3FreshnessChecks: [{ name: "pulse", bucket: "pulses", prefix: "a/", maxAgeMinutes: 5, bodyContains: "ok" }],
       opensearchQueryChecks: [{ name: "errors", endpoint: COLLECTION, index: "events", query: "*" }],
     });
-    const tf = JSON.parse(Testing.synth(stack)) as Json;
     const checked = String(tf.resource.aws_iam_role_policy.check_function_checked_resources.policy);
     for (const sid of ["ListS3Pulses0", "ReadS3Pulse0", "QueryOpenSearchCollection0"]) expect(checked).toContain(sid);
     expect(checked).toContain('"s3:prefix" = ["a/*"]');
@@ -261,16 +254,15 @@ describe("the construct with literal items (CDKTF users)", () => {
       pulse: { name: "pulse", bucket: "pulses", prefix: "a/", max_age_minutes: 5, body_contains: "ok" },
     });
 
-    const bad = new TerraformStack(Testing.app(), "bad-stack");
-    new AwsProvider(bad, "aws", { region: "eu-west-1" });
-    expect(
-      () =>
-        new MackerelServerless(bad, "mackerel", {
+    expect(() =>
+      userStack(
+        {
           apiKeySecretArn: SECRET,
           serviceName: "shop",
-          code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
           opensearchQueryChecks: [{ name: "errors", endpoint: "https://logs.example.com", index: "e", query: "*" }],
-        }),
+        },
+        "bad-stack",
+      ),
     ).toThrow('opensearch_query_checks: endpoint "https://logs.example.com" of errors must be a domain');
   });
 });

@@ -15,10 +15,9 @@ import { LocalMackerelServer } from "../../scripts/local/mackerel";
 import { OpenSearchStub } from "../../scripts/local/opensearch-stub";
 import { S3Stub } from "../../scripts/local/s3-stub";
 import { describeWithTerraform, expectCleanInit } from "../support/terraform";
+import { checkResults, checkZipEnv, plannedRuleInputs, SECRET_ARN, SERVICE } from "./zip-support";
 
-const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mackerel-api-key-AbCdEf";
 const KEY = "new-kinds-zip-test-key-0123456789";
-const SERVICE = "shop";
 const DOMAIN = "https://search-app-logs-abc123def456ghi789.us-east-1.es.amazonaws.com";
 const MIN = 60_000;
 
@@ -28,18 +27,7 @@ const s3 = new S3Stub();
 const search = new OpenSearchStub("es");
 let check: LocalLambda | undefined;
 
-const lastReport = (name: string) =>
-  mackerel
-    .checkReports()
-    .filter((r) => r.name === name)
-    .at(-1);
-const metricsOf = (name: string) =>
-  Object.fromEntries(
-    mackerel
-      .serviceMetrics(SERVICE)
-      .filter((m) => m.name.startsWith(`checks.${name}.`))
-      .map((m) => [m.name.slice(`checks.${name}.`.length), m.value]),
-  );
+const { lastReport, metricsOf } = checkResults(() => mackerel);
 
 beforeAll(async () => {
   mackerel = await LocalMackerelServer.start({ apiKeys: [KEY], services: [SERVICE] });
@@ -96,25 +84,19 @@ module "mackerel" {
       expectCleanInit(workspace);
       const { result, plan } = workspace.planJson();
       expect(result.stderr).toBe("");
-      for (const change of plan!.resource_changes as { address: string; change: { after: { input?: string } } }[]) {
-        const m = /aws_cloudwatch_event_target\.\w+\["([^"]+)"\]$/.exec(change.address);
-        if (m) inputs.set(m[1]!, JSON.parse(change.change.after.input!));
-      }
+      for (const [name, input] of plannedRuleInputs<{ check: Record<string, unknown> }>(plan!)) inputs.set(name, input);
     } finally {
       workspace.remove();
     }
     expect([...inputs.keys()].sort()).toEqual(["es-errors", "hourly-pulse", "nightly-pulse"]);
     check = await LocalLambda.start("check", {
       timeoutMs: 30_000,
-      env: {
-        MACKEREL_API_KEY_SECRET_ARN: SECRET_ARN,
-        MACKEREL_API_BASE_URL: mackerel.url,
-        MACKEREL_SERVICE_NAME: SERVICE,
-        MACKEREL_HOST_NAME: "new-kinds-zip",
-        MACKEREL_HOST_CUSTOM_IDENTIFIER: "mackerel-serverless/us-east-1/123456789012/new-kinds-zip",
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url,
-        AWS_ENDPOINT_URL_S3: s3.url,
-      },
+      env: checkZipEnv({
+        mackerelUrl: mackerel.url,
+        secretsManagerUrl: aws.url,
+        hostName: "new-kinds-zip",
+        extra: { AWS_ENDPOINT_URL_S3: s3.url },
+      }),
     });
   });
 

@@ -8,16 +8,14 @@
  * Also: Mackerel refusing a report with a message and with a raw (non-JSON) body that both echo a secret —
  * the thrown error keeps the status and a redacted, bounded message, never the raw body.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { LocalAwsJsonServer, secretsManagerHandlers } from "../../scripts/local/aws-json-server";
 import { LocalLambda } from "../../scripts/local/lambda-runner";
 import { LocalMackerelServer } from "../../scripts/local/mackerel";
 import { forms, secretCorpus, survivingPieces } from "../support/secret-corpus";
+import { checkZipEnv, SECRET_ARN, SERVICE, startWebServer } from "./zip-support";
 
-const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mackerel-api-key-AbCdEf";
 const KEY = "redaction-zip-key-0123456789";
-const SERVICE = "shop";
 
 const corpus = secretCorpus(7);
 const bodies = corpus.flatMap((c) => [
@@ -35,7 +33,7 @@ const errors: string[] = [];
 beforeAll(async () => {
   mackerel = await LocalMackerelServer.start({ apiKeys: [KEY], services: [SERVICE] });
   aws = await LocalAwsJsonServer.start(secretsManagerHandlers(new Map([[SECRET_ARN, KEY]])));
-  web = createServer((req, res) => {
+  ({ server: web, url: webUrl } = await startWebServer((req, res) => {
     const index = Number(/^\/case\/(\d+)$/.exec(req.url ?? "")?.[1] ?? -1);
     const entry = bodies[index];
     if (!entry) {
@@ -43,19 +41,10 @@ beforeAll(async () => {
       return;
     }
     res.writeHead(500, { "content-type": entry.form === "json" ? "application/json" : "text/html" }).end(entry.body);
-  });
-  await new Promise<void>((resolve) => web.listen(0, "127.0.0.1", resolve));
-  webUrl = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
+  }));
   check = await LocalLambda.start("check", {
     timeoutMs: 30_000,
-    env: {
-      MACKEREL_API_KEY_SECRET_ARN: SECRET_ARN,
-      MACKEREL_API_BASE_URL: mackerel.url,
-      MACKEREL_SERVICE_NAME: SERVICE,
-      MACKEREL_HOST_NAME: "redaction-zip-test",
-      MACKEREL_HOST_CUSTOM_IDENTIFIER: "mackerel-serverless/us-east-1/123456789012/redaction-zip-test",
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url,
-    },
+    env: checkZipEnv({ mackerelUrl: mackerel.url, secretsManagerUrl: aws.url, hostName: "redaction-zip-test" }),
   });
   for (const [index] of bodies.entries()) {
     const outcome = await check.invoke({
@@ -113,11 +102,11 @@ describe("errors built from Mackerel's answers", () => {
 
   beforeAll(async () => {
     // A proxy in front of Mackerel that answers 400 with an HTML page echoing the request's secrets.
-    proxy = createServer((_req, res) =>
+    const started = await startWebServer((_req, res) =>
       res.writeHead(400, { "content-type": "text/html" }).end(`<html>bad request token=${ghp} ${KEY}</html>`),
     );
-    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-    proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/`;
+    proxy = started.server;
+    proxyUrl = `${started.url}/`;
   });
   afterAll(() => new Promise((resolve) => proxy.close(resolve)));
 

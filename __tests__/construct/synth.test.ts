@@ -6,8 +6,7 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformStack, Testing } from "cdktf";
 import { MackerelServerless, type MackerelServerlessProps, PropValidationError } from "../../modules/construct";
 import { AWS_PROVIDER_VERSION, MackerelServerlessModuleStack } from "../../modules/construct/module-stack";
-
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+import { type Json, synthUserStack } from "../support/construct";
 
 const SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mackerel-api-key-AbCdEf";
 const KMS = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -18,15 +17,7 @@ function synthModule(): Json {
 }
 
 function synthConstruct(props: Partial<MackerelServerlessProps> = {}): Json {
-  const stack = new TerraformStack(Testing.app(), "user-stack");
-  new AwsProvider(stack, "aws", { region: "eu-west-1" });
-  new MackerelServerless(stack, "mackerel", {
-    apiKeySecretArn: SECRET,
-    serviceName: "orders",
-    code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
-    ...props,
-  });
-  return JSON.parse(Testing.synth(stack)) as Json;
+  return synthUserStack({ apiKeySecretArn: SECRET, serviceName: "orders", ...props });
 }
 
 /** The metric function's resources, by their stable logical ids (other features add other functions). */

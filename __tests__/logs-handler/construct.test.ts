@@ -4,13 +4,11 @@ import { createHash } from "node:crypto";
  * environment and least-privilege role, the state table, subscriptions from literal props, the account policy,
  * the tick, the plan-time loop guard, and literal rules checked at synth with the functions' own compiler.
  */
-import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { TerraformStack, Testing } from "cdktf";
-import { type LogRule, MackerelServerless, type MackerelServerlessProps } from "../../modules/construct";
+import { Testing } from "cdktf";
+import { type LogRule, type MackerelServerlessProps } from "../../modules/construct";
 import { MackerelServerlessModuleStack } from "../../modules/construct/module-stack";
 import { OUTPUTS } from "../../modules/construct/outputs";
-
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+import { type Json, synthUserStack } from "../support/construct";
 
 const SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mackerel-api-key-AbCdEf";
 const OWN = ["metric", "logs", "check", "sender"].map((fn) => `/aws/lambda/mackerel-serverless-${fn}`);
@@ -20,15 +18,7 @@ const RULES: LogRule[] = [
 ];
 
 function synth(props: Partial<MackerelServerlessProps> = {}): Json {
-  const stack = new TerraformStack(Testing.app(), "user-stack");
-  new AwsProvider(stack, "aws", { region: "eu-west-1" });
-  new MackerelServerless(stack, "mackerel", {
-    apiKeySecretArn: SECRET,
-    serviceName: "orders",
-    code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
-    ...props,
-  });
-  return JSON.parse(Testing.synth(stack)) as Json;
+  return synthUserStack({ apiKeySecretArn: SECRET, serviceName: "orders", ...props });
 }
 
 const policyOf = (tf: Json, fn: string): string => tf.resource.aws_iam_role_policy[`${fn}_function`].policy as string;

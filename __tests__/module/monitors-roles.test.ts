@@ -4,14 +4,12 @@
  * layout of `mkr monitors pull`/`push`; `host.roles` reaches the functions and the host registration
  * (`roleFullnames`), and bad roles or metric names fail at plan.
  */
-import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { TerraformStack, Testing } from "cdktf";
-import { MackerelServerless } from "../../modules/construct";
 import { StaticApiKey } from "../../functions/shared/api-key";
 import { HostResolver } from "../../functions/shared/host";
 import { MackerelClient } from "../../functions/shared/mackerel-client";
 import { TerraformWorkspace } from "../../scripts/lib/terraform";
 import { LocalMackerelServer, validateMonitorDefinitions } from "../../scripts/local/mackerel";
+import { userStack } from "../support/construct";
 import { describeWithTerraform, expectCleanInit } from "../support/terraform";
 
 const SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mackerel-api-key-AbCdEf";
@@ -94,13 +92,10 @@ test("every function gets the host's roles as MACKEREL_HOST_ROLES (comma-separat
 });
 
 test("CDKTF users with literal props get the same monitors as a plain object", () => {
-  const stack = new TerraformStack(Testing.app(), "user-stack");
-  new AwsProvider(stack, "aws", { region: "eu-west-1" });
-  const m = new MackerelServerless(stack, "mackerel", {
+  const { construct: m } = userStack({
     name: "cdk",
     apiKeySecretArn: SECRET,
     serviceName: "shop",
-    code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
     host: { roles: ["shop:pipeline"] },
     jobFailureMetrics: ["jobs.nightly.failed"],
     logRules: [{ name: "errors", include: ["ERROR"], status: "WARNING" }],

@@ -3,14 +3,12 @@
  * queue (SSE, redrive sized from the sender's retry schedule), the sender and its event source, the
  * least-privilege roles, the alarms, the outputs and the variable. No terraform binary needed.
  */
-import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { TerraformStack, Testing } from "cdktf";
+import { Testing } from "cdktf";
 import { maxReceiveCountFor } from "../../functions/sender/schedule";
 import { MackerelServerless, type MackerelServerlessProps } from "../../modules/construct";
 import { MackerelServerlessModuleStack } from "../../modules/construct/module-stack";
 import { VARIABLES } from "../../modules/construct/variables";
-
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+import { type Json, userStack } from "../support/construct";
 
 const SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mackerel-api-key-AbCdEf";
 const TOPIC = "arn:aws:sns:eu-west-1:123456789012:ops";
@@ -20,15 +18,7 @@ function synthModule(): Json {
 }
 
 function synthConstruct(props: Partial<MackerelServerlessProps> = {}): { tf: Json; construct: MackerelServerless } {
-  const stack = new TerraformStack(Testing.app(), "user-stack");
-  new AwsProvider(stack, "aws", { region: "eu-west-1" });
-  const construct = new MackerelServerless(stack, "mackerel", {
-    name: "ms",
-    apiKeySecretArn: SECRET,
-    serviceName: "orders",
-    code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
-    ...props,
-  });
+  const { stack, construct } = userStack({ name: "ms", apiKeySecretArn: SECRET, serviceName: "orders", ...props });
   return { tf: JSON.parse(Testing.synth(stack)) as Json, construct };
 }
 

@@ -9,7 +9,6 @@ import {
   bad,
   CHECK_REPORT_MAX_AGE_SECONDS,
   compare,
-  type HostStatus,
   HttpError,
   key,
   METRIC_MAX_AGE_SECONDS,
@@ -32,20 +31,8 @@ import type {
 
 const DEFAULT_SERVICES = ["my-service"];
 
-interface HostState {
-  id: string;
-  name: string;
-  displayName?: string;
-  customIdentifier?: string;
-  meta: Record<string, unknown>;
-  memo: string;
-  status: HostStatus;
-  isRetired: boolean;
-  retiredAt?: number;
-  createdAt: number;
-  roleFullnames: string[];
-  checks: { name: string; memo?: string }[];
-}
+/** A host as kept: the API's view without what is derived from its role names. */
+type HostState = Omit<LocalHost, "type" | "roles" | "interfaces"> & { roleFullnames: string[] };
 
 /** The organization's state, as the server's options seed it. */
 export class MackerelModel {

@@ -32,19 +32,7 @@ import { FaultInjector, type FaultPlan, retryAfterHeader } from "./faults.js";
 import { MackerelModel } from "./model.js";
 import { type Access, apiRoutes, dispatch, headerValue } from "./routes.js";
 import { HttpError } from "./rules.js";
-import type {
-  AlertEvent,
-  LocalHost,
-  LocalHostSeed,
-  LocalMackerelServerOptions,
-  LocalService,
-  OpenAlert,
-  RecordedCheckReport,
-  RecordedHostMetric,
-  RecordedRequest,
-  RecordedServiceMetric,
-  WriteKind,
-} from "./types.js";
+import type { LocalHostSeed, LocalMackerelServerOptions, RecordedRequest, WriteKind } from "./types.js";
 
 const DEFAULT_API_KEYS = ["test-api-key"];
 
@@ -187,37 +175,37 @@ export class LocalMackerelServer {
   // ----- recorded state -----
 
   /** Current service metric values (one per service, name, time), sorted by service, name, time. */
-  serviceMetrics(service?: string): RecordedServiceMetric[] {
+  serviceMetrics(service?: string): ReturnType<MackerelModel["serviceMetrics"]> {
     return this.model.serviceMetrics(service);
   }
 
   /** Current host metric values (one per host, name, time), sorted by host id, name, time. */
-  hostMetrics(hostId?: string): RecordedHostMetric[] {
+  hostMetrics(hostId?: string): ReturnType<MackerelModel["hostMetrics"]> {
     return this.model.hostMetrics(hostId);
   }
 
   /** Accepted check reports in arrival order (ignored ones are only counted). */
-  checkReports(): RecordedCheckReport[] {
+  checkReports(): ReturnType<MackerelModel["checkReports"]> {
     return this.model.checkReports();
   }
 
   /** Open check alerts, sorted by host id and check name. */
-  openAlerts(): OpenAlert[] {
+  openAlerts(): ReturnType<MackerelModel["openAlerts"]> {
     return this.model.openAlerts();
   }
 
   /** Alert transitions in order: what Mackerel would notify about. */
-  alertEvents(): AlertEvent[] {
+  alertEvents(): ReturnType<MackerelModel["alertEvents"]> {
     return this.model.alertEvents();
   }
 
   /** Every host, retired ones included, in creation order. */
-  hosts(): LocalHost[] {
+  hosts(): ReturnType<MackerelModel["hosts"]> {
     return this.model.hosts();
   }
 
   /** Every service, sorted by name. */
-  serviceList(): LocalService[] {
+  serviceList(): ReturnType<MackerelModel["serviceList"]> {
     return this.model.serviceList();
   }
 
