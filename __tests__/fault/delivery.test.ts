@@ -4,7 +4,8 @@
  * proves that nothing is lost: after each scenario every datum inside Mackerel's windows is in Mackerel
  * exactly once, and everything else was counted as expired (by the sender) or rejected (with its reason).
  */
-import { SPOOL_HOST_PLACEHOLDER, SPOOL_MESSAGE_GROUP_ID } from "../../functions/shared/spool";
+import { SPOOL_HOST_PLACEHOLDER } from "../../functions/shared/delivery/host-placeholder";
+import { SPOOL_MESSAGE_GROUP_ID } from "../../functions/shared/delivery/spool";
 import { LocalLambda } from "../../scripts/local/lambda-runner";
 import { Ledger } from "./ledger";
 import { DEAD_LETTER, emfTotals, SERVICE, SPOOL } from "./support/world";

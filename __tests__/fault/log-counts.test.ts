@@ -2,7 +2,7 @@
  * The fault suite, log counts: the built logs function and the check function's per-minute tick, with
  * the state table on dynalite, through an outage, the spool and the sender.
  */
-import { lastClosedMinute, ruleMetricName } from "../../functions/check/tick";
+import { lastClosedMinute, ruleMetricName } from "../../functions/logs/tick-plan";
 import { dynamoEnvironment, startDynalite } from "../../scripts/local/dynalite";
 import { LocalLambda } from "../../scripts/local/lambda-runner";
 import { makeSubscriptionEvent, textLine } from "../logs/fixtures";

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { LogsResult } from "../../functions/logs/index";
-import type { TickResult } from "../../functions/check/tick";
+import type { TickResult } from "../../functions/logs/tick";
 import { makeSubscriptionEvent, textLine } from "../logs/fixtures";
 import { createWorld, minutesAgo, type World } from "./world";
 

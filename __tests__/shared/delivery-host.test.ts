@@ -2,7 +2,9 @@
  * "Host not found" during delivery: which refusals mean the module's host is gone, and `deliver` looking the
  * host up again once (the real HostResolver, against the local Mackerel server) before re-sending.
  */
-import { deliver, isHostNotFound, type Spool } from "../../functions/shared/delivery";
+import { deliver } from "../../functions/shared/delivery/deliver";
+import { isHostNotFound } from "../../functions/shared/delivery/send";
+import type { Spool } from "../../functions/shared/delivery/spool";
 import { MackerelRejectedError } from "../../functions/shared/errors";
 import { HostResolver } from "../../functions/shared/host";
 import { logger } from "../../functions/shared/logger";

@@ -3,22 +3,24 @@
  * the placeholder host, `deliver` spooling retryable failures (never refusals), and SqsSpool sending
  * FIFO batches to the SQS stand-in through the real SDK (lazily loaded, AWS_ENDPOINT_URL_SQS honoured).
  */
-import { deliver, type Spool, type SpoolCause } from "../../functions/shared/delivery";
+import { deliver } from "../../functions/shared/delivery/deliver";
 import { MackerelRejectedError, MackerelUnavailableError } from "../../functions/shared/errors";
 import { Logger } from "../../functions/shared/logger";
 import type { MackerelClient, MackerelWrite } from "../../functions/shared/mackerel-client";
 import {
   batchSpoolMessages,
-  CHECK_REPORT_ORDER_HOLD_MS,
   encodeSpoolMessages,
+  SPOOL_BODY_MAX_BYTES,
+  type SpoolEnvelope,
+} from "../../functions/shared/delivery/envelope";
+import {
   fillHostPlaceholder,
   hostIdOrPlaceholder,
-  SPOOL_BODY_MAX_BYTES,
   SPOOL_HOST_PLACEHOLDER,
-  type SpoolEnvelope,
-  SqsSpool,
   usesHostPlaceholder,
-} from "../../functions/shared/spool";
+} from "../../functions/shared/delivery/host-placeholder";
+import { CHECK_REPORT_ORDER_HOLD_MS } from "../../functions/shared/delivery/order-hold";
+import { type Spool, type SpoolCause, SqsSpool } from "../../functions/shared/delivery/spool";
 import { LocalSqs } from "../../scripts/local/sqs";
 
 const quiet = new Logger();

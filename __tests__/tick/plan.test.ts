@@ -9,7 +9,7 @@ import {
   planFlush,
   recoveryDue,
   TICK_GRACE_SECONDS,
-} from "../../functions/check/tick";
+} from "../../functions/logs/tick-plan";
 import type { MinuteBucket } from "../../functions/shared/state-store";
 
 const M0 = 1_700_000_000 - (1_700_000_000 % 60); // a whole minute, epoch s

@@ -12,7 +12,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HEARTBEAT_METRIC, lastClosedMinute, oldestPostableMinute } from "../../functions/check/tick";
+import { HEARTBEAT_METRIC } from "../../functions/logs/tick";
+import { lastClosedMinute, oldestPostableMinute } from "../../functions/logs/tick-plan";
 import { type DynamoApi, StateStore } from "../../functions/shared/state-store";
 import type { LocalLambda } from "../../scripts/local/lambda-runner";
 import { makeSubscriptionEvent, textLine } from "../logs/fixtures";

@@ -2,23 +2,23 @@
  * The check function: each EventBridge rule of a configured check invokes it with
  * `{"check": {"kind", ...spec}}`; it runs the check and posts one check report named after the check
  * (to the module's host) and service metrics `checks.<name>.*` (in the module's service). Thin: parse,
- * run, post.
+ * run, post. The one-minute rule's `{"tick": {}}` belongs to the log pipeline and is dispatched to it
+ * (functions/logs/tick.ts): it runs in this function's zip.
  */
-import { deliver, type DeliveryCounts, spooledTotal, throwIfRejected } from "../shared/delivery.js";
-import { emitMetrics } from "../shared/emf.js";
+import { Delivery } from "../shared/delivery/service.js";
+import type { DeliveryCounts } from "../shared/delivery/writes.js";
 import type { LambdaContext } from "../shared/lambda.js";
 import { logger } from "../shared/logger.js";
 import type { CheckStatus } from "../shared/names.js";
 import { sleep } from "../shared/retry.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
-import { hostIdOrPlaceholder, SPOOL_HOST_PLACEHOLDER } from "../shared/spool.js";
+import { runTick, type TickResult } from "../logs/tick.js";
 import { loadLogsApi, loadSfnApi } from "./aws.js";
 import { loadS3Api } from "./aws-s3.js";
 import { SecretHeaders } from "./http-auth.js";
 import { loadSearchApi } from "./opensearch-client.js";
 import { buildWrites, type CheckOutcome, unknown } from "./outcome.js";
 import { runCheck } from "./run.js";
-import { runTick, type TickResult } from "./tick.js";
 import type { RunContext } from "./run-context.js";
 import { CheckInputError, type CheckKind, type CommonSpec, parseCheckEvent } from "./spec.js";
 
@@ -95,29 +95,17 @@ async function post(
   kind: CheckKind | undefined,
   outcome: CheckOutcome,
 ): Promise<CheckResult> {
-  const client = rt.client.withRemainingTime(() => context.getRemainingTimeInMillis());
-  // Mackerel down at this container's first host look-up: the report is spooled with a placeholder host
-  // that the sender resolves, so it is not lost.
-  const hostId = await hostIdOrPlaceholder(() => rt.host.hostId(), {
-    budgetMs: Math.floor(context.getRemainingTimeInMillis() / 3),
-    spool: rt.spool !== undefined,
-  });
-  if (hostId === SPOOL_HOST_PLACEHOLDER) log.warn("Mackerel host id not resolved: the report goes to the spool");
+  const delivery = new Delivery(rt, context, log);
+  const hostId = await delivery.hostId();
   const writes = buildWrites(spec, outcome, {
     hostId,
     service: rt.env.MACKEREL_SERVICE_NAME,
     now: Math.floor(Date.now() / 1000),
   });
-  const result = await deliver(writes, client, log, rt.spool, rt.host);
-  emitMetrics({
-    ChecksRun: 1,
-    ChecksNotOk: outcome.status === "OK" ? 0 : 1,
-    ServiceMetricsPosted: result.posted.serviceMetrics,
-    CheckReportsPosted: result.posted.checkReports,
-    ItemsSpooled: spooledTotal(result),
-    WritesRejected: result.rejected.length,
-  });
-  throwIfRejected(result);
+  const result = await delivery.post(writes, { ChecksRun: 1, ChecksNotOk: outcome.status === "OK" ? 0 : 1 }, [
+    "serviceMetrics",
+    "checkReports",
+  ]);
   return {
     check: spec.name,
     ...(kind ? { kind } : {}),

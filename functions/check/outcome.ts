@@ -2,6 +2,7 @@
  * What a check found, and how that becomes Mackerel writes: one check report named after the check
  * and service metrics `checks.<name>.<metric>`. Pure: no I/O, no clock.
  */
+import { checkReportsWrite } from "../shared/delivery/writes.js";
 import type { MackerelWrite, ServiceMetricPoint } from "../shared/mackerel-client.js";
 import { CHECK_MESSAGE_MAX_CODE_POINTS, type CheckStatus, truncateCodePoints } from "../shared/names.js";
 import { redactShown } from "../shared/redact.js";
@@ -114,24 +115,25 @@ export function buildWrites(
     .filter(([, value]) => Number.isFinite(value))
     .map(([suffix, value]) => ({ name: checkMetricName(spec.name, suffix), time: target.now, value }));
   if (points.length > 0) writes.push({ kind: "serviceMetrics", service: target.service, points });
-  writes.push({
-    kind: "checkReports",
-    reports: [
-      {
-        source: { type: "host", hostId: target.hostId },
-        name: spec.name,
-        status: outcome.status,
-        // Redacted once more before the cut: the parts built from data are redacted already, this also
-        // covers what comes from elsewhere (an AWS error's message in an UNKNOWN reason).
-        message: truncateCodePoints(
-          redactShown(outcome.message, CHECK_MESSAGE_MAX_CODE_POINTS),
-          CHECK_MESSAGE_MAX_CODE_POINTS,
-        ),
-        occurredAt: target.now,
-        ...(spec.notificationInterval === undefined ? {} : { notificationInterval: spec.notificationInterval }),
-        ...(spec.maxCheckAttempts === undefined ? {} : { maxCheckAttempts: spec.maxCheckAttempts }),
-      },
-    ],
-  });
+  writes.push(
+    checkReportsWrite(
+      [
+        {
+          name: spec.name,
+          status: outcome.status,
+          // Redacted once more before the cut: the parts built from data are redacted already, this also
+          // covers what comes from elsewhere (an AWS error's message in an UNKNOWN reason).
+          message: truncateCodePoints(
+            redactShown(outcome.message, CHECK_MESSAGE_MAX_CODE_POINTS),
+            CHECK_MESSAGE_MAX_CODE_POINTS,
+          ),
+          occurredAt: target.now,
+          ...(spec.notificationInterval === undefined ? {} : { notificationInterval: spec.notificationInterval }),
+          ...(spec.maxCheckAttempts === undefined ? {} : { maxCheckAttempts: spec.maxCheckAttempts }),
+        },
+      ],
+      target.hostId,
+    ),
+  );
   return writes;
 }

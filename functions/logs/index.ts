@@ -17,21 +17,21 @@
  */
 import { createHash } from "node:crypto";
 import type { FunctionEnvironment } from "../shared/config.js";
-import { deliver } from "../shared/delivery.js";
+import type { DeliveryResult } from "../shared/delivery/deliver.js";
+import { Delivery, deliveryMetrics } from "../shared/delivery/service.js";
+import { checkReportsWrite } from "../shared/delivery/writes.js";
 import { emitMetrics } from "../shared/emf.js";
 import { ConfigurationError, MackerelUnavailableError } from "../shared/errors.js";
 import type { LambdaContext } from "../shared/lambda.js";
 import { logger } from "../shared/logger.js";
-import type { CheckReport, MackerelWrite } from "../shared/mackerel-client.js";
 import { METRIC_RETENTION_SECONDS } from "../shared/names.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
-import { hostIdOrPlaceholder, SPOOL_HOST_PLACEHOLDER } from "../shared/spool.js";
-import { type ReportClaim, type RuleState, sharedStateStore, type StateStore } from "../shared/state-store.js";
+import { type ReportClaim, sharedStateStore, type StateStore } from "../shared/state-store.js";
 import { decodeSubscriptionEvent, type SubscriptionPayload } from "./decode.js";
 import { isOwnLogGroup, parseOwnLogGroups } from "./loop-guard.js";
 import { epochMinuteSeconds } from "./minutes.js";
 import { buildRuleReport } from "./report.js";
-import { claimBrokenRuleReports, type PendingReport } from "./rule-reports.js";
+import { type ClaimedReport, claimBrokenRuleReports, releaseClaims } from "./rule-reports.js";
 import { type BrokenRule, loadConfiguredRuleSet } from "./rule-set.js";
 import { type CompiledRule, evaluate, type RuleMatch } from "./rules.js";
 
@@ -144,13 +144,13 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
     ),
   );
 
-  const pending: { report: PendingReport; previous: RuleState }[] = [...(await brokenClaims)];
+  const pending: ClaimedReport[] = [...(await brokenClaims)];
   for (const outcome of outcomes) {
     if (outcome.claim.occurredAt === undefined) continue;
     const report = buildRuleReport(outcome.rule, outcome.match, startedMs);
     pending.push({ report: { ...report, occurredAt: outcome.claim.occurredAt }, previous: outcome.claim.previous });
   }
-  const delivery = await postReports(runtime, context, store, pending);
+  const delivery = await postReports(new Delivery(runtime, context, log), store, pending);
 
   const countFailures = outcomes.filter((o) => !o.counted).map((o) => o.rule.name);
   const skippedReports = outcomes.filter((o) => o.claim.occurredAt === undefined).length;
@@ -163,8 +163,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
     ExpiredMatches: outcomes.reduce((sum, o) => sum + o.expired, 0),
     DuplicatePayloads: matches.size > 0 && !count ? 1 : 0,
     CountWriteFailures: countFailures.length,
-    CheckReportsPosted: delivery.posted,
-    ItemsSpooled: delivery.spooled,
+    ...deliveryMetrics(delivery.result, ["checkReports"]),
     ReportsSkipped: skippedReports,
     ReportsRetriedLater: delivery.failure ? pending.length : 0,
   });
@@ -276,38 +275,23 @@ function payloadKey(payload: SubscriptionPayload): string {
 
 /**
  * Posts the claimed reports to the module's host (spooling what Mackerel cannot take); never throws: a
- * failure to do either is returned (claims released) for the handler to fail the invocation with.
+ * failure to do either is returned (claims released) for the handler to fail the invocation with. Refusals
+ * are counted, not thrown: a retry would be refused the same way.
  */
 async function postReports(
-  rt: Runtime,
-  context: LambdaContext,
+  delivery: Delivery,
   store: StateStore,
-  pending: { report: PendingReport; previous: RuleState }[],
-): Promise<{ posted: number; spooled: number; failure?: unknown }> {
+  pending: ClaimedReport[],
+): Promise<{ posted: number; spooled: number; result?: DeliveryResult; failure?: unknown }> {
   if (pending.length === 0) return { posted: 0, spooled: 0 };
   try {
-    const hostId = await hostIdOrPlaceholder(() => rt.host.hostId(), {
-      budgetMs: Math.floor(context.getRemainingTimeInMillis() / 3),
-      spool: rt.spool !== undefined,
-    });
-    if (hostId === SPOOL_HOST_PLACEHOLDER) log.warn("Mackerel host id not resolved: the reports go to the spool");
-    const reports: CheckReport[] = pending.map(({ report }) => ({ source: { type: "host", hostId }, ...report }));
-    const writes: MackerelWrite[] = [{ kind: "checkReports", reports }];
-    const client = rt.client.withRemainingTime(() => context.getRemainingTimeInMillis());
-    const result = await deliver(writes, client, log, rt.spool, rt.host);
-    if (result.rejected.length > 0) emitMetrics({ WritesRejected: result.rejected.length });
-    return { posted: result.posted.checkReports, spooled: result.spooledCounts.checkReports };
+    const hostId = await delivery.hostId();
+    const reports = pending.map(({ report }) => report);
+    const result = await delivery.deliver([checkReportsWrite(reports, hostId)]);
+    return { posted: result.posted.checkReports, spooled: result.spooledCounts.checkReports, result };
   } catch (error) {
-    // Neither sent nor spooled. Free the claimed seconds so that the state does not claim reports Mackerel
-    // never got (the tick would otherwise take an alert as open or closed when it is not).
     log.error("check reports could neither be sent nor spooled", { reports: pending.length, error });
-    await Promise.all(
-      pending.map(({ report, previous }) =>
-        store.releaseClaim(report.name, report, previous).catch((releaseError: unknown) => {
-          log.error("could not release a report claim", { rule: report.name, error: releaseError });
-        }),
-      ),
-    );
+    await releaseClaims(store, pending, log);
     return { posted: 0, spooled: 0, failure: error };
   }
 }

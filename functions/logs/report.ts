@@ -6,27 +6,17 @@
  * Mackerel and configure in Terraform, and its metric is `logs.<name>.count`. A scheduled check with the same
  * name would share the Mackerel check, so names should be unique across log rules and checks.
  */
+import type { CheckReportDraft } from "../shared/mackerel-client.js";
 import { CHECK_MESSAGE_MAX_CODE_POINTS, truncateCodePoints } from "../shared/names.js";
 import { redactShown } from "../shared/redact.js";
 import type { NormalizedLogEvent } from "./normalize.js";
-import type { CompiledRule, RuleMatch, RuleStatus } from "./rules.js";
+import type { CompiledRule, RuleMatch } from "./rules.js";
 
 /**
  * Cuts text to at most `max` Unicode code points, never splitting a surrogate pair, ending with `…` when cut.
  * The shared implementation, re-exported here for the logs function's callers.
  */
 export { truncateCodePoints };
-
-/** A check report for Mackerel's `POST /api/v0/monitoring/checks/report` (without the host source). */
-export interface RuleReport {
-  readonly name: string;
-  readonly status: RuleStatus;
-  /** At most 1024 code points. */
-  readonly message: string;
-  /** Epoch seconds. */
-  readonly occurredAt: number;
-  readonly notificationInterval?: number;
-}
 
 /** The rule fields a report needs. */
 export type ReportedRule = Pick<CompiledRule, "name" | "status" | "notificationInterval" | "redact">;
@@ -46,7 +36,7 @@ const GROUPS_LISTED = 3;
  *
  * @param now - epoch milliseconds; `occurredAt` is its whole second.
  */
-export function buildRuleReport(rule: ReportedRule, match: RuleMatch, now: number): RuleReport {
+export function buildRuleReport(rule: ReportedRule, match: RuleMatch, now: number): CheckReportDraft {
   const groups = [...match.logGroups].sort();
   const listed =
     groups.length > GROUPS_LISTED

@@ -5,17 +5,16 @@
  * and functions, and Mackerel never drops one as a duplicate or as older than the newest.
  */
 import type { Logger } from "../shared/logger.js";
+import type { CheckReportDraft } from "../shared/mackerel-client.js";
 import { truncateCodePoints } from "../shared/names.js";
 import type { RuleState, StateStore } from "../shared/state-store.js";
 import type { BrokenRule } from "./rule-set.js";
 
-/** A report before the host is known (the caller adds `source`). */
-export interface PendingReport {
-  name: string;
-  status: "OK" | "WARNING" | "CRITICAL" | "UNKNOWN";
-  message: string;
-  occurredAt: number;
-  notificationInterval?: number;
+/** A report whose second was claimed in the state table, with the rule's state before the claim. */
+export interface ClaimedReport {
+  report: CheckReportDraft;
+  /** What {@link releaseClaims} restores when the report could neither be sent nor spooled. */
+  previous: RuleState;
 }
 
 /** An UNKNOWN report of a rule that cannot run is repeated at most this often (per rule, across containers). */
@@ -44,7 +43,7 @@ export async function claimBrokenRuleReports(
   broken: readonly BrokenRule[],
   nowSec: number,
   log: Logger,
-): Promise<{ report: PendingReport; previous: RuleState }[]> {
+): Promise<ClaimedReport[]> {
   const claimed = await Promise.all(
     broken.map(async (rule) => {
       if (rule.name === undefined) return [];
@@ -55,7 +54,7 @@ export async function claimBrokenRuleReports(
           minIntervalSec: UNKNOWN_REPEAT_SECONDS,
         });
         if (claim.occurredAt === undefined) return [];
-        const report: PendingReport = {
+        const report: CheckReportDraft = {
           name: rule.name,
           status: "UNKNOWN",
           message: brokenRuleMessage(rule),
@@ -69,4 +68,19 @@ export async function claimBrokenRuleReports(
     }),
   );
   return claimed.flat();
+}
+
+/**
+ * Frees the claimed seconds of reports Mackerel never got (neither sent nor spooled), so that the state does
+ * not claim them: the tick would otherwise take an alert as open or closed when it is not. A release that
+ * fails is logged: the caller's own failure is what it reports.
+ */
+export async function releaseClaims(store: StateStore, claims: readonly ClaimedReport[], log: Logger): Promise<void> {
+  await Promise.all(
+    claims.map(({ report, previous }) =>
+      store.releaseClaim(report.name, report, previous).catch((error: unknown) => {
+        log.error("could not release a report claim", { rule: report.name, error });
+      }),
+    ),
+  );
 }

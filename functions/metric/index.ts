@@ -2,14 +2,13 @@
  * The metric function: Step Functions Pass/Task states (or any caller) → Mackerel service metrics,
  * host metrics and check reports. Thin: parse, decide, act.
  */
-import { type DeliveryCounts, deliver, spooledTotal, throwIfRejected } from "../shared/delivery.js";
-import { emitMetrics } from "../shared/emf.js";
+import { ALL_KINDS, Delivery } from "../shared/delivery/service.js";
+import { checkReportsWrite, type DeliveryCounts } from "../shared/delivery/writes.js";
 import { MackerelValidationError } from "../shared/errors.js";
 import type { LambdaContext } from "../shared/lambda.js";
 import { logger } from "../shared/logger.js";
 import type { MackerelWrite } from "../shared/mackerel-client.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
-import { hostIdOrPlaceholder, SPOOL_HOST_PLACEHOLDER } from "../shared/spool.js";
 import { sharedStateStore } from "../shared/state-store.js";
 import { CheckSeconds } from "./occurred-at.js";
 import { parseMetricPayload } from "./payload.js";
@@ -43,20 +42,13 @@ export async function handler(event: unknown, context: LambdaContext): Promise<M
     log.warn("check messages cut to 1024 code points", { checks: payload.truncatedMessages });
   }
 
-  const client = runtime.client.withRemainingTime(() => context.getRemainingTimeInMillis());
+  const delivery = new Delivery(runtime, context, log);
   const writes: MackerelWrite[] = [];
   if (payload.serviceMetrics.length > 0) {
     writes.push({ kind: "serviceMetrics", service: payload.service, points: payload.serviceMetrics });
   }
   if (payload.hostMetrics.length > 0 || payload.checks.length > 0) {
-    // Mackerel down (or too slow) at this container's first host look-up: the writes are spooled with a
-    // placeholder host that the sender resolves, so the reports are not lost.
-    const host = runtime.host;
-    const hostId = await hostIdOrPlaceholder(() => host.hostId(), {
-      budgetMs: Math.floor(context.getRemainingTimeInMillis() / 3),
-      spool: runtime.spool !== undefined,
-    });
-    if (hostId === SPOOL_HOST_PLACEHOLDER) log.warn("Mackerel host id not resolved: host writes go to the spool");
+    const hostId = await delivery.hostId();
     if (payload.hostMetrics.length > 0) {
       writes.push({ kind: "hostMetrics", points: payload.hostMetrics.map((m) => ({ hostId, ...m })) });
     }
@@ -67,26 +59,16 @@ export async function handler(event: unknown, context: LambdaContext): Promise<M
       const occurredAt = await Promise.all(
         payload.checks.map((c) => seconds.claim(hostId, c.name, c.occurredAt, budgetMs)),
       );
-      writes.push({
-        kind: "checkReports",
-        reports: payload.checks.map((c, i) => ({
-          source: { type: "host" as const, hostId },
-          ...c,
-          occurredAt: occurredAt[i]!,
-        })),
-      });
+      writes.push(
+        checkReportsWrite(
+          payload.checks.map((c, i) => ({ ...c, occurredAt: occurredAt[i]! })),
+          hostId,
+        ),
+      );
     }
   }
 
-  const result = await deliver(writes, client, log, runtime.spool, runtime.host);
-  emitMetrics({
-    ServiceMetricsPosted: result.posted.serviceMetrics,
-    HostMetricsPosted: result.posted.hostMetrics,
-    CheckReportsPosted: result.posted.checkReports,
-    ItemsSpooled: spooledTotal(result),
-    WritesRejected: result.rejected.length,
-  });
-  throwIfRejected(result);
+  const result = await delivery.post(writes, {}, ALL_KINDS);
   log.info("posted", { ...result.posted, spooled: result.spooled });
   return { posted: result.posted, spooled: result.spooled };
 }

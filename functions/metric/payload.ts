@@ -4,12 +4,12 @@
  */
 import * as z from "zod/mini";
 import { MackerelValidationError } from "../shared/errors.js";
+import type { CheckReportDraft } from "../shared/mackerel-client.js";
 import {
   CHECK_MESSAGE_MAX_CODE_POINTS,
   CHECK_NAME,
   CHECK_REPORTS_PER_REQUEST,
   CHECK_STATUSES,
-  type CheckStatus,
   HOST_METRIC_NAME,
   METRIC_RETENTION_SECONDS,
   SERVICE_METRIC_NAME,
@@ -27,14 +27,8 @@ export interface MetricPayload {
   service: string;
   serviceMetrics: { name: string; value: number; time: number }[];
   hostMetrics: { name: string; value: number; time: number }[];
-  checks: {
-    name: string;
-    status: CheckStatus;
-    message: string;
-    occurredAt: number;
-    notificationInterval?: number;
-    maxCheckAttempts?: number;
-  }[];
+  /** The reports, before the host is attached. */
+  checks: CheckReportDraft[];
   /** Check messages cut to Mackerel's 1024 code points (logged by the handler). */
   truncatedMessages: string[];
 }

@@ -1,12 +1,12 @@
 /**
- * Reading a spool message: the JSON envelope the functions wrote (`functions/shared/spool.ts`),
+ * Reading a spool message: the JSON envelope the functions wrote (`functions/shared/delivery/envelope.ts`),
  * validated with zod, so a corrupt or foreign message is dead-lettered with the reason instead of being
  * retried forever or posted half-understood.
  */
 import * as z from "zod/mini";
 import type { MackerelWrite } from "../shared/mackerel-client.js";
 import { CHECK_STATUSES } from "../shared/names.js";
-import { SPOOL_ENVELOPE_VERSION, type SpoolEnvelope } from "../shared/spool.js";
+import { SPOOL_ENVELOPE_VERSION, type SpoolEnvelope } from "../shared/delivery/envelope.js";
 
 const epochSeconds = z.number().check(z.int("must be whole epoch seconds"), z.nonnegative());
 const finite = z.number().check(z.refine(Number.isFinite, "must be a finite number"));

@@ -5,7 +5,7 @@
  *   Mackerel (the metric function refuses them at the same edge).
  * - A check report whose occurredAt is 6 h or more before the time it is posted is silently ignored.
  */
-import type { DeliveryCounts } from "../shared/delivery.js";
+import { type DeliveryCounts, noCounts } from "../shared/delivery/writes.js";
 import type { MackerelWrite } from "../shared/mackerel-client.js";
 import { CHECK_REPORT_RETENTION_SECONDS, METRIC_RETENTION_SECONDS } from "../shared/names.js";
 
@@ -28,7 +28,7 @@ export const reportExpired = (occurredAt: number, nowSeconds: number): boolean =
 
 /** Removes what Mackerel would ignore at `nowSeconds` and counts it. */
 export function dropExpired(writes: MackerelWrite[], nowSeconds: number): ExpiryResult {
-  const expired: DeliveryCounts = { serviceMetrics: 0, hostMetrics: 0, checkReports: 0 };
+  const expired = noCounts();
   let oldestExpired: number | undefined;
   const note = (time: number) => {
     oldestExpired = oldestExpired === undefined ? time : Math.min(oldestExpired, time);

@@ -34,16 +34,24 @@ export interface HostMetricPoint {
   value: number;
 }
 
-/** A check monitoring report, as Mackerel's API takes it. */
+/**
+ * A check monitoring report, as Mackerel's API takes it: the one report type of every function (the metric
+ * payload's checks, scheduled checks, log rules, the tick) and of the spool.
+ */
 export interface CheckReport {
   source: { type: "host"; hostId: string };
   name: string;
   status: CheckStatus;
+  /** At most 1024 code points. */
   message: string;
+  /** Epoch seconds. */
   occurredAt: number;
   notificationInterval?: number;
   maxCheckAttempts?: number;
 }
+
+/** A check report before its host is known: `source` is attached when it is sent (`checkReportsWrite`). */
+export type CheckReportDraft = Omit<CheckReport, "source">;
 
 /** One write to Mackerel: what the functions send, and what the spool stores. */
 export type MackerelWrite =

@@ -4,10 +4,9 @@
  */
 import { type ApiKeySource, SecretsManagerApiKey } from "./api-key.js";
 import { type FunctionEnvironment, loadEnvironment } from "./config.js";
-import type { Spool } from "./delivery.js";
+import { type Spool, SqsSpool } from "./delivery/spool.js";
 import { HostResolver, type HostIdStore } from "./host.js";
 import { MackerelClient, type MackerelClientOptions } from "./mackerel-client.js";
-import { SqsSpool } from "./spool.js";
 import { sharedStateStore } from "./state-store.js";
 
 export interface Runtime {
@@ -15,7 +14,7 @@ export interface Runtime {
   apiKey: ApiKeySource;
   client: MackerelClient;
   host: HostResolver;
-  /** The SQS spool when SPOOL_QUEUE_URL is set: pass it to `deliver` so retryable failures are never lost. */
+  /** The SQS spool when SPOOL_QUEUE_URL is set: delivery (`delivery/service.ts`) spools retryable failures there. */
   spool?: Spool;
 }
 

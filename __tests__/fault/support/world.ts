@@ -15,7 +15,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MackerelWrite } from "../../../functions/shared/mackerel-client";
-import { encodeSpoolMessages, SPOOL_MESSAGE_GROUP_ID } from "../../../functions/shared/spool";
+import { encodeSpoolMessages } from "../../../functions/shared/delivery/envelope";
+import { SPOOL_MESSAGE_GROUP_ID } from "../../../functions/shared/delivery/spool";
 import { createServer, type Server, type Socket } from "node:net";
 import {
   AwsServiceError,
