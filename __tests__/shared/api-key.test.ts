@@ -11,11 +11,8 @@ import {
 } from "../../functions/shared/api-key";
 import { ConfigurationError } from "../../functions/shared/errors";
 import { scrubSecrets } from "../../functions/shared/logger";
-import {
-  LOCAL_AWS_CLIENT_CONFIG,
-  LocalAwsJsonServer,
-  secretsManagerHandlers,
-} from "../../scripts/local/aws-json-server";
+import { LocalAwsJsonServer } from "../../scripts/local/aws-json-server";
+import { startLocalSecretsManager, stopLocalSecretsManager } from "../support/secrets-manager";
 
 const ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mackerel-api-key-AbCdEf";
 const GET = "secretsmanager.GetSecretValue";
@@ -104,18 +101,8 @@ describe("SecretsManagerApiKey against a local Secrets Manager", () => {
   const secrets = new Map<string, string>();
   let sdk: SecretsManagerClient;
 
-  beforeAll(async () => {
-    aws = await LocalAwsJsonServer.start(secretsManagerHandlers(secrets));
-    sdk = new SecretsManagerClient({
-      endpoint: aws.url,
-      ...LOCAL_AWS_CLIENT_CONFIG,
-      maxAttempts: 1,
-    });
-  });
-  afterAll(async () => {
-    sdk.destroy();
-    await aws.close();
-  });
+  beforeAll(async () => ({ aws, sdk } = await startLocalSecretsManager(secrets, { maxAttempts: 1 })));
+  afterAll(() => stopLocalSecretsManager({ aws, sdk }));
   beforeEach(() => {
     secrets.clear();
     aws.calls.length = 0;

@@ -6,11 +6,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { type ApiKeySource, SecretsManagerApiKey } from "../../functions/shared/api-key";
 import { MackerelRejectedError } from "../../functions/shared/errors";
 import { MackerelClient } from "../../functions/shared/mackerel-client";
-import {
-  LOCAL_AWS_CLIENT_CONFIG,
-  LocalAwsJsonServer,
-  secretsManagerHandlers,
-} from "../../scripts/local/aws-json-server";
+import { LocalAwsJsonServer } from "../../scripts/local/aws-json-server";
 import { LocalMackerelServer } from "../../scripts/local/mackerel";
 import {
   client,
@@ -23,6 +19,7 @@ import {
   server,
   useClientServer,
 } from "./mackerel-client-support";
+import { startLocalSecretsManager, stopLocalSecretsManager } from "../support/secrets-manager";
 
 useClientServer();
 
@@ -31,17 +28,8 @@ describe("API key rotation", () => {
   const secrets = new Map<string, string>();
   let sdk: SecretsManagerClient;
 
-  beforeAll(async () => {
-    aws = await LocalAwsJsonServer.start(secretsManagerHandlers(secrets));
-    sdk = new SecretsManagerClient({
-      endpoint: aws.url,
-      ...LOCAL_AWS_CLIENT_CONFIG,
-    });
-  });
-  afterAll(async () => {
-    sdk.destroy();
-    await aws.close();
-  });
+  beforeAll(async () => ({ aws, sdk } = await startLocalSecretsManager(secrets)));
+  afterAll(() => stopLocalSecretsManager({ aws, sdk }));
   beforeEach(() => {
     aws.calls.length = 0;
     secrets.set(SECRET_ARN, OLD_KEY);
