@@ -14,7 +14,7 @@ import { compileRules, evaluate } from "../functions/logs/rules";
 import type { LogsResult } from "../functions/logs/index";
 import { median } from "./lib/import-time";
 import { HEAP_LIMIT_MB, startLogsBenchWorld } from "./lib/logs-bench-world";
-import { mulberry32 } from "./local/mackerel-server";
+import { mulberry32 } from "./testing";
 import { encodeSubscriptionEvent } from "./local/log-events";
 
 /** The realistic rule set: what operators write (each also excludes HealthCheck). */

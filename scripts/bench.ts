@@ -12,7 +12,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { LocalAwsJsonServer, secretsManagerHandlers } from "./local/aws-json-server";
 import { LocalLambda } from "./local/lambda-runner";
-import { LocalMackerelServer } from "./local/mackerel-server";
+import { LocalMackerelServer } from "./local/mackerel";
 import { dependencyTable, measureDependencies } from "./bench-dependencies";
 import { logsInvocationTable, measureLogsInvocations } from "./bench-logs-invocations";
 import { logThroughputTable, measureLogThroughput, RULE_SETS } from "./bench-logs";

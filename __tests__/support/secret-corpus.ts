@@ -6,7 +6,7 @@
  * `parts` are the distinctive (random) parts of the secret: a test asserts that no 8-character piece of any
  * of them survives redaction.
  */
-import { mulberry32 } from "../../scripts/local/mackerel-server";
+import { mulberry32 } from "../../scripts/testing";
 
 export interface SecretCase {
   /** Short, unique, for test names and rule names. */

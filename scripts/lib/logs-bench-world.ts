@@ -6,7 +6,7 @@
 import { LocalAwsJsonServer, secretsManagerHandlers } from "../local/aws-json-server";
 import { startDynalite } from "../local/dynalite";
 import { LocalLambda } from "../local/lambda-runner";
-import { LocalMackerelServer } from "../local/mackerel-server";
+import { LocalMackerelServer } from "../local/mackerel";
 
 const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-AbCdEf";
 const KEY = "bench-api-key";

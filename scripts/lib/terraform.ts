@@ -92,14 +92,24 @@ function offlineOverride(stsUrl: string, provider: OfflineProvider, endpoints: R
 `;
 }
 
-let stsUrl: string | undefined;
+/**
+ * The environment variable that hands every process of a run one STS stand-in: jest's global set-up starts
+ * it once and sets this (its workers inherit it); a process without it starts its own on first use.
+ */
+export const LOCAL_STS_URL_ENV = "MACKEREL_SERVERLESS_LOCAL_STS_URL";
+
+/** A running STS stand-in (scripts/local/sts-server.mjs) and how to stop it. */
+export interface LocalSts {
+  url: string;
+  /** Stops the process and removes its port file; resolves once it has exited. */
+  stop(): Promise<void>;
+}
 
 /**
- * The URL of this process's STS stand-in, started on first use in a process of its own (terraform runs
- * in spawnSync, which blocks this event loop). It exits when this process does (its stdin closes).
+ * Starts the STS stand-in in a process of its own (terraform runs in spawnSync, which blocks this event
+ * loop) and waits for its port. It also exits when this process does (its stdin closes).
  */
-export function localStsUrl(): string {
-  if (stsUrl) return stsUrl;
+export function startLocalSts(): LocalSts {
   const portDir = mkdtempSync(join(tmpdir(), "sts-"));
   const portFile = join(portDir, "port");
   const child = spawn(process.execPath, [join(ROOT, "scripts", "local", "sts-server.mjs"), portFile], {
@@ -107,18 +117,44 @@ export function localStsUrl(): string {
   });
   child.unref();
   (child.stdin as unknown as { unref?: () => void }).unref?.();
-  process.once("exit", () => {
-    child.kill();
-    rmSync(portDir, { recursive: true, force: true });
-  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const deadline = Date.now() + 10_000;
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   while (!existsSync(portFile) || readFileSync(portFile, "utf8") === "") {
-    if (Date.now() > deadline) throw new Error("the local STS stand-in did not start within 10 s");
+    if (Date.now() > deadline) {
+      child.kill();
+      throw new Error("the local STS stand-in did not start within 10 s");
+    }
     Atomics.wait(sleeper, 0, 0, 20);
   }
-  stsUrl = `http://127.0.0.1:${readFileSync(portFile, "utf8")}`;
-  return stsUrl;
+  const url = `http://127.0.0.1:${readFileSync(portFile, "utf8")}`;
+  return {
+    url,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.stdin?.end();
+        await exited;
+      }
+      rmSync(portDir, { recursive: true, force: true });
+    },
+  };
+}
+
+let ownSts: LocalSts | undefined;
+
+/**
+ * The URL of the run's STS stand-in ({@link LOCAL_STS_URL_ENV}), or of this process's own, started on
+ * first use and stopped when this process exits.
+ */
+export function localStsUrl(): string {
+  const shared = process.env[LOCAL_STS_URL_ENV];
+  if (shared) return shared;
+  if (!ownSts) {
+    const sts = startLocalSts();
+    ownSts = sts;
+    process.once("exit", () => void sts.stop());
+  }
+  return ownSts.url;
 }
 
 export interface TerraformResult {

@@ -53,7 +53,7 @@ export interface LocalLambdaOptions {
   /**
    * The function's clock (epoch ms) when a test shifts it (e.g. the fault suite's preloaded fake clock): the
    * deadline is given to the runtime in that clock. Default: the clock of the test preload
-   * `__tests__/fault/support/fake-clock.cjs` when `env.FAULT_CLOCK_FILE` names its offset file, else `Date.now`.
+   * `__tests__/product/fault/support/fake-clock.cjs` when `env.FAULT_CLOCK_FILE` names its offset file, else `Date.now`.
    */
   sandboxNow?: () => number;
 }

@@ -4,7 +4,7 @@
  * them (`{"awslogs":{"data": base64(gzip(JSON))}}`).
  */
 import { gzipSync } from "node:zlib";
-import { mulberry32 } from "./mackerel-server";
+import { mulberry32 } from "../testing";
 
 export interface GeneratedPayloadOptions {
   events: number;
