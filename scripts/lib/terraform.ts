@@ -132,6 +132,9 @@ export function startLocalSts(): LocalSts {
     url,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
+        // Held while we wait: with the unref'd child as the only thing left, Node would end the process in the
+        // middle of this await, exiting 0 whatever the caller (jest's teardown, with failed tests) was to report.
+        child.ref();
         child.stdin?.end();
         await exited;
       }
