@@ -6,8 +6,8 @@
  * runtime wraps every console call in `{"timestamp","level","requestId","message":...}`, and CloudWatch
  * only extracts metrics from a log event whose top level is the EMF document.
  *
- * Measured against `@aws-lambda-powertools/metrics` (see the report in __tests__/spool): this module is a
- * few hundred bytes and costs nothing to import.
+ * Measured against `@aws-lambda-powertools/metrics` when the spool was added: this module is a few hundred
+ * bytes and costs nothing to import.
  */
 
 /** The namespace of every metric the module's functions publish. */

@@ -19,9 +19,10 @@ const SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mackerel-ap
 const SFN = "arn:aws:states:eu-west-1:123456789012:stateMachine:orders";
 const LOGS = "arn:aws:logs:eu-west-1:123456789012:log-group:";
 
-function root(moduleArguments: string): TerraformWorkspace {
+/** A root module calling the module with `moduleArguments`, beside the user's own `resources`. */
+function root(moduleArguments: string, resources = ""): TerraformWorkspace {
   return TerraformWorkspace.rootModule(
-    `
+    `${resources}
 module "mackerel" {
   source             = "../../modules/mackerel-serverless"
   name               = "ms"
@@ -35,8 +36,8 @@ ${moduleArguments}
   );
 }
 
-function plan(moduleArguments: string): Change[] {
-  const workspace = root(moduleArguments);
+function plan(moduleArguments: string, resources?: string): Change[] {
+  const workspace = root(moduleArguments, resources);
   try {
     expect(workspace.init().status).toBe(0);
     const { result, plan } = workspace.planJson();
@@ -146,7 +147,11 @@ describeWithTerraform("terraform: the scheduled checks' permissions", () => {
   });
 
   test("resources created in the same apply (a credentials secret, an OpenSearch domain) plan: nothing's existence depends on them", () => {
-    const workspace = TerraformWorkspace.rootModule(
+    const changes = plan(
+      `
+  http_checks = [{ name = "web", url = "https://example.com/", headers_secret_arn = aws_secretsmanager_secret.web_auth.arn }]
+  opensearch_query_checks = [{ name = "es", endpoint = "https://\${aws_opensearch_domain.logs.endpoint}", index = "logs-*", query = "level:ERROR" }]
+`,
       `
 resource "aws_secretsmanager_secret" "web_auth" {
   name = "web-auth"
@@ -155,33 +160,12 @@ resource "aws_secretsmanager_secret" "web_auth" {
 resource "aws_opensearch_domain" "logs" {
   domain_name = "shop-logs"
 }
-
-module "mackerel" {
-  source             = "../../modules/mackerel-serverless"
-  name               = "ms"
-  api_key_secret_arn = "${SECRET}"
-  service_name       = "shop"
-  http_checks = [{ name = "web", url = "https://example.com/", headers_secret_arn = aws_secretsmanager_secret.web_auth.arn }]
-  opensearch_query_checks = [{ name = "es", endpoint = "https://\${aws_opensearch_domain.logs.endpoint}", index = "logs-*", query = "level:ERROR" }]
-}
 `,
-      "examples/scratch-checks",
-      { region: "eu-west-1" },
     );
-    try {
-      expect(workspace.init().status).toBe(0);
-      const { result, plan } = workspace.planJson();
-      expect(result.stderr).toBe("");
-      const changes = plan!.resource_changes as Change[];
-      // Known only at apply: the two policies that name the new resources; both are planned.
-      expect(find(changes, "aws_iam_role_policy.check_function")!.after_unknown!.policy).toBe(true);
-      expect(find(changes, "aws_iam_role_policy.check_function_checked_resources[0]")!.after_unknown!.policy).toBe(
-        true,
-      );
-      expect(find(changes, 'aws_cloudwatch_event_target.opensearch_query_check["es"]')).toBeDefined();
-    } finally {
-      workspace.remove();
-    }
+    // Known only at apply: the two policies that name the new resources; both are planned.
+    expect(find(changes, "aws_iam_role_policy.check_function")!.after_unknown!.policy).toBe(true);
+    expect(find(changes, "aws_iam_role_policy.check_function_checked_resources[0]")!.after_unknown!.policy).toBe(true);
+    expect(find(changes, 'aws_cloudwatch_event_target.opensearch_query_check["es"]')).toBeDefined();
   });
 
   test.each([
@@ -260,7 +244,7 @@ module "mackerel" {
 describe("synthesized: the check function's own policy", () => {
   function synthModule(): Json {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { MackerelServerlessModuleStack } = require("../../modules/construct/module-stack");
+    const { MackerelServerlessModuleStack } = require("../../../modules/construct/module-stack");
     return inlineLocals(JSON.parse(Testing.synth(new MackerelServerlessModuleStack(Testing.app(), "m"))) as Json);
   }
 

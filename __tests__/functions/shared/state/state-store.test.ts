@@ -1,61 +1,20 @@
 /**
- * The state table against dynalite (a real DynamoDB implementation, started on a free port): atomic per-minute
- * counts under concurrency, conditional marks and watermarks, unique check report seconds, the OK claim, the
- * tick lease, and the host id store that lets one container register the host while the others wait.
+ * The state table against dynalite: atomic per-minute counts under concurrency, conditional marks and
+ * watermarks, unique check report seconds, the OK claim, the tick lease, payload marks and configuration items.
  */
-import { HostResolver } from "../../../../functions/shared/host";
-import { MackerelClient } from "../../../../functions/shared/mackerel-client";
 import {
-  type DynamoApi,
   decideSecond,
   MAX_OCCURRED_AT_AHEAD_SECONDS,
   PAYLOAD_MARK_SECONDS,
-  sdkDynamoApi,
   StateStore,
 } from "../../../../functions/shared/state";
-import { type LocalDynamo, startDynalite } from "../../../../scripts/local/dynalite";
-import { LocalMackerelServer } from "../../../../scripts/local/mackerel";
+import { stateTableFixture } from "./support";
 
-let dynamo: LocalDynamo;
-let api: DynamoApi;
-let calls: { op: string; input: Record<string, unknown> }[];
-let tableSeq = 0;
-
-/** The SDK-backed API, reaching dynalite through AWS_ENDPOINT_URL_DYNAMODB like the functions do, counted. */
-function countingApi(inner: DynamoApi): DynamoApi {
-  const wrap =
-    <K extends keyof DynamoApi>(op: K) =>
-    (input: Record<string, unknown>) => {
-      calls.push({ op, input });
-      return inner[op](input) as never;
-    };
-  return { getItem: wrap("getItem"), updateItem: wrap("updateItem"), query: wrap("query") };
-}
-
-async function freshStore(options: { now?: () => number } = {}): Promise<StateStore> {
-  const tableName = await dynamo.createStateTable(`state-${++tableSeq}`);
-  return new StateStore({ tableName, api, ...options });
-}
+const table = stateTableFixture();
+const freshStore = table.freshStore;
 
 const MIN = 60;
 const H0 = 1_700_000_000 - (1_700_000_000 % 3600); // an hour boundary, epoch s
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.url;
-  process.env.AWS_REGION = "us-east-1";
-  process.env.AWS_ACCESS_KEY_ID = "AKIDLOCAL";
-  process.env.AWS_SECRET_ACCESS_KEY = "local-secret";
-  api = countingApi(sdkDynamoApi());
-});
-beforeEach(() => {
-  calls = [];
-});
-afterAll(async () => {
-  delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
-  await dynamo.close();
-});
-
 describe("per-minute counts", () => {
   test("one UpdateItem per hour touched, whatever the number of minutes, and the SDK honours AWS_ENDPOINT_URL_DYNAMODB", async () => {
     const store = await freshStore();
@@ -66,7 +25,7 @@ describe("per-minute counts", () => {
       [H0 + 3600, 7], // the next hour
     ]);
     expect(await store.addMinuteCounts("errors", counts)).toBe(2);
-    expect(calls.filter((c) => c.op === "updateItem")).toHaveLength(2);
+    expect(table.calls().filter((c) => c.op === "updateItem")).toHaveLength(2);
     const view = await store.readRule("errors", H0);
     expect([...view.minutes]).toEqual([
       [H0 + 5 * MIN, { count: 3 }],
@@ -165,7 +124,7 @@ describe("check report seconds (Mackerel ignores a second report with the same o
     const store = await freshStore();
     const claim = await store.claimReport("errors", { status: "CRITICAL", nowSec: H0, lastMatchAt: H0 * 1000 - 5 });
     expect(claim).toEqual({ occurredAt: H0, previous: {} });
-    expect(calls).toHaveLength(1);
+    expect(table.calls()).toHaveLength(1);
     expect(await store.getRuleState("errors")).toEqual({
       lastMatchAt: H0 * 1000 - 5,
       reportedAt: H0,
@@ -265,7 +224,7 @@ describe("payload marks, configuration items, and errors other than a failed con
     const marks = await Promise.all(["r1", "r2", "r3", "r4"].map((owner) => store.markPayload("abc", owner, H0)));
     expect(marks.filter(Boolean)).toHaveLength(1);
     const owner = `r${marks.indexOf(true) + 1}`;
-    const { Item: item } = await api.getItem({
+    const { Item: item } = await table.api().getItem({
       TableName: store.tableName,
       Key: { pk: { S: "payload#abc" }, sk: { S: "counted" } },
       ConsistentRead: true,
@@ -286,126 +245,9 @@ describe("payload marks, configuration items, and errors other than a failed con
   });
 
   test("a conditional write fails loudly when DynamoDB refuses it for another reason (no table)", async () => {
-    const store = new StateStore({ tableName: "no-such-table", api });
+    const store = new StateStore({ tableName: "no-such-table", api: table.api() });
     await expect(store.markPayload("abc", "r1", H0)).rejects.toMatchObject({ name: "ResourceNotFoundException" });
     await expect(store.acquireLease("tick", "a", 1)).rejects.toMatchObject({ name: "ResourceNotFoundException" });
     await expect(store.recordMatch("errors", 1)).rejects.toMatchObject({ name: "ResourceNotFoundException" });
-  });
-});
-
-describe("the host id store", () => {
-  let mackerel: LocalMackerelServer;
-  beforeAll(async () => {
-    mackerel = await LocalMackerelServer.start({ apiKeys: ["k"] });
-  });
-  afterAll(() => mackerel.close());
-
-  test("ten cold starts racing: one look-up, one registration, everyone gets the same id", async () => {
-    const store = await freshStore();
-    const resolvers = Array.from(
-      { length: 10 },
-      (_, i) =>
-        new HostResolver(
-          { name: "race", customIdentifier: "mackerel-serverless/test/race" },
-          new MackerelClient({ baseUrl: mackerel.url, apiKey: { get: async () => "k", refresh: async () => "k" } }),
-          store.hostIdStore({ owner: `container-${i}`, pollMs: 20 }),
-        ),
-    );
-    const ids = await Promise.all(resolvers.map((r) => r.hostId()));
-    expect(new Set(ids).size).toBe(1);
-    expect(mackerel.hosts()).toHaveLength(1);
-    expect(mackerel.requests.filter((r) => r.method === "POST" && r.path === "/api/v0/hosts")).toHaveLength(1);
-    expect(mackerel.requests.filter((r) => r.path.startsWith("/api/v0/hosts-by-custom-identifier/"))).toHaveLength(1);
-    // A later cold start reads the stored id: no Mackerel call.
-    const before = mackerel.requests.length;
-    const late = new HostResolver(
-      { name: "race", customIdentifier: "mackerel-serverless/test/race" },
-      new MackerelClient({ baseUrl: mackerel.url, apiKey: { get: async () => "k", refresh: async () => "k" } }),
-      store.hostIdStore(),
-    );
-    expect(await late.hostId()).toBe(ids[0]);
-    expect(mackerel.requests.length).toBe(before);
-  });
-
-  test("a lease whose holder died lapses, and another container resolves the host", async () => {
-    let now = 5_000_000;
-    const store = await freshStore({ now: () => now });
-    const dead = store.hostIdStore({ owner: "dead", leaseMs: 1_000 });
-    expect(await dead.claimResolution!()).toBeUndefined(); // took the lease, then "died"
-    const alive = store.hostIdStore({ owner: "alive", leaseMs: 1_000, pollMs: 10 });
-    const waiting = alive.claimResolution!();
-    now += 1_001;
-    expect(await waiting).toBeUndefined(); // took over the lapsed lease
-    expect(await alive.putIfAbsent("h1")).toBe("h1");
-    expect(await dead.putIfAbsent("h2")).toBe("h1");
-  });
-});
-
-describe("a retired host replaced, and check report seconds", () => {
-  let mackerel: LocalMackerelServer;
-  beforeAll(async () => {
-    mackerel = await LocalMackerelServer.start({ apiKeys: ["k"] });
-  });
-  afterAll(() => mackerel.close());
-
-  const resolver = (store: StateStore, owner: string) =>
-    new HostResolver(
-      { name: "retire", customIdentifier: "mackerel-serverless/test/retire" },
-      new MackerelClient({ baseUrl: mackerel.url, apiKey: { get: async () => "k", refresh: async () => "k" } }),
-      store.hostIdStore({ owner, pollMs: 20 }),
-    );
-
-  test("five containers see the host retired: one new registration, the stored id replaced once, all agree", async () => {
-    const store = await freshStore();
-    const first = resolver(store, "first");
-    const old = await first.hostId();
-    const retire = await fetch(new URL(`api/v0/hosts/${old}/retire`, mackerel.url), {
-      method: "POST",
-      headers: { "X-Api-Key": "k", "Content-Type": "application/json" },
-      body: "{}",
-    });
-    expect(retire.status).toBe(200);
-    const containers = Array.from({ length: 5 }, (_, i) => resolver(store, `c${i}`));
-    await Promise.all(containers.map((c) => c.hostId())); // each read the (stale) stored id
-    const replaced = await Promise.all(containers.map((c) => c.replace(old)));
-    expect(new Set(replaced).size).toBe(1);
-    expect(replaced[0]).not.toBe(old);
-    expect(
-      mackerel
-        .hosts()
-        .filter((h) => !h.isRetired)
-        .map((h) => h.id),
-    ).toEqual([replaced[0]]);
-    expect(await store.hostIdStore().get()).toBe(replaced[0]);
-    // The replacing container uses the new id from now on.
-    expect(await containers[0]!.hostId()).toBe(replaced[0]);
-  });
-
-  test("a host that is still there is not replaced (the refusal was about something else)", async () => {
-    const store = await freshStore();
-    const r = resolver(store, "x");
-    const id = await r.hostId();
-    const hosts = mackerel.hosts().length;
-    expect(await r.replace(id)).toBe(id);
-    expect(mackerel.hosts().length).toBe(hosts);
-  });
-
-  test("a fixed host id is never replaced", async () => {
-    const fixed = new HostResolver(
-      { id: "fixedHostId1", name: "fixed" },
-      new MackerelClient({ baseUrl: mackerel.url, apiKey: { get: async () => "k", refresh: async () => "k" } }),
-    );
-    const before = mackerel.requests.length;
-    expect(await fixed.replace("fixedHostId1")).toBe("fixedHostId1");
-    expect(mackerel.requests.length).toBe(before);
-  });
-
-  test("claimCheckSecond: strictly increasing seconds per check across concurrent claims, never skipped", async () => {
-    const store = await freshStore();
-    const seconds = await Promise.all(Array.from({ length: 6 }, () => store.claimCheckSecond("host1/job", 1000)));
-    expect([...seconds].sort((a, b) => a - b)).toEqual([1000, 1001, 1002, 1003, 1004, 1005]);
-    // A later second is taken as it is; another check has its own seconds.
-    expect(await store.claimCheckSecond("host1/job", 2000)).toBe(2000);
-    expect(await store.claimCheckSecond("host1/other", 1000)).toBe(1000);
   });
 });
