@@ -106,7 +106,7 @@ export function scanEventArray(text: string, start: number, searches: readonly R
       }
       if (hit) {
         if (nextBackslash < messageStart) nextBackslash = indexOrInfinity(text, "\\", messageStart);
-        candidates.push(eventAt(text, p, messageStart, messageEnd, nextBackslash < messageEnd));
+        candidates.push(eventAt(text, p, messageStart, messageEnd, nextBackslash));
       }
     }
     const after = text.charCodeAt(end);
@@ -127,14 +127,26 @@ function indexOrInfinity(text: string, search: string, from: number): number {
  * The event matched by {@link EVENT} at `start`, as `JSON.parse` would give it (the same fields in the same
  * order, the same values): its id has digits only, its timestamp at most 16 digits (`Number` reads them as
  * JSON does), and a message without escapes is its text as is (a slice, which V8 makes without copying).
+ * `firstBackslash` is the first `\` at or after the message's start: when it is the message's only escape, a
+ * final `\n` (it is not itself escaped, being the first), the message is the slice before it and a line break.
  */
-function eventAt(text: string, start: number, messageStart: number, messageEnd: number, escaped: boolean): LogEvent {
+function eventAt(
+  text: string,
+  start: number,
+  messageStart: number,
+  messageEnd: number,
+  firstBackslash: number,
+): LogEvent {
+  const escaped = firstBackslash < messageEnd;
   const idStart = start + '{"id":"'.length;
   const idEnd = text.indexOf('"', idStart);
   const timestamp = Number(text.slice(idEnd + '","timestamp":'.length, messageStart - MESSAGE_KEY.length));
-  const message = escaped
-    ? (JSON.parse(text.slice(messageStart - 1, messageEnd + 1)) as string)
-    : text.slice(messageStart, messageEnd);
+  const message = !escaped
+    ? text.slice(messageStart, messageEnd)
+    : firstBackslash === messageEnd - 2 && text.charCodeAt(messageEnd - 1) === 0x6e /* n */
+      ? // The only escape is the final `\n` (Lambda's text format): no parse needed.
+        `${text.slice(messageStart, messageEnd - 2)}\n`
+      : (JSON.parse(text.slice(messageStart - 1, messageEnd + 1)) as string);
   return { id: text.slice(idStart, idEnd), timestamp, message };
 }
 
