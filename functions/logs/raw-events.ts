@@ -73,7 +73,10 @@ export function scanEventArray(text: string, start: number, searches: readonly R
     return { count: 0, firstId: undefined, lastId: undefined, candidates, end: start + 2 };
   }
   const all = searches.length > 0 ? [...searches, UNICODE_ESCAPE] : [];
-  // Per search, the start of its leftmost match at or after the last position searched from (Infinity: none).
+  // Per search, the END of its leftmost match at or after the last position searched from (Infinity: none):
+  // `test` instead of `exec`, so no match object per hit. A match holds no `"` (see the top of this file), so
+  // it cannot straddle a message's quotes: it starts in a message exactly when it ends in it (at or before the
+  // closing quote), and it starts before a message exactly when it ends before the message's start.
   const next = all.map(() => -1);
   // The first backslash at or after the last message start looked at (Infinity: none).
   let nextBackslash = -1;
@@ -94,15 +97,14 @@ export function scanEventArray(text: string, start: number, searches: readonly R
       let hit = false;
       for (let s = 0; s < all.length && !hit; s++) {
         let at = next[s]!;
-        if (at >= messageEnd) continue;
+        if (at > messageEnd) continue;
         if (messageStart < 0) messageStart = text.indexOf(MESSAGE_KEY, p) + MESSAGE_KEY.length;
         if (at < messageStart) {
           const search = all[s]!;
           search.lastIndex = messageStart;
-          const match = search.exec(text);
-          next[s] = at = match === null ? Infinity : match.index;
+          next[s] = at = search.test(text) ? search.lastIndex : Infinity;
         }
-        hit = at < messageEnd;
+        hit = at <= messageEnd;
       }
       if (hit) {
         if (nextBackslash < messageStart) nextBackslash = indexOrInfinity(text, "\\", messageStart);
