@@ -73,7 +73,10 @@ export function scanEventArray(text: string, start: number, searches: readonly R
     return { count: 0, firstId: undefined, lastId: undefined, candidates, end: start + 2 };
   }
   const all = searches.length > 0 ? [...searches, UNICODE_ESCAPE] : [];
-  // Per search, the start of its leftmost match at or after the last position searched from (Infinity: none).
+  // Per search, the END of its leftmost match at or after the last position searched from (Infinity: none):
+  // `test` instead of `exec`, so no match object per hit. A match holds no `"` (see the top of this file), so
+  // it cannot straddle a message's quotes: it starts in a message exactly when it ends in it (at or before the
+  // closing quote), and it starts before a message exactly when it ends before the message's start.
   const next = all.map(() => -1);
   // The first backslash at or after the last message start looked at (Infinity: none).
   let nextBackslash = -1;
@@ -94,19 +97,18 @@ export function scanEventArray(text: string, start: number, searches: readonly R
       let hit = false;
       for (let s = 0; s < all.length && !hit; s++) {
         let at = next[s]!;
-        if (at >= messageEnd) continue;
+        if (at > messageEnd) continue;
         if (messageStart < 0) messageStart = text.indexOf(MESSAGE_KEY, p) + MESSAGE_KEY.length;
         if (at < messageStart) {
           const search = all[s]!;
           search.lastIndex = messageStart;
-          const match = search.exec(text);
-          next[s] = at = match === null ? Infinity : match.index;
+          next[s] = at = search.test(text) ? search.lastIndex : Infinity;
         }
-        hit = at < messageEnd;
+        hit = at <= messageEnd;
       }
       if (hit) {
         if (nextBackslash < messageStart) nextBackslash = indexOrInfinity(text, "\\", messageStart);
-        candidates.push(eventAt(text, p, messageStart, messageEnd, nextBackslash < messageEnd));
+        candidates.push(eventAt(text, p, messageStart, messageEnd, nextBackslash));
       }
     }
     const after = text.charCodeAt(end);
@@ -127,14 +129,26 @@ function indexOrInfinity(text: string, search: string, from: number): number {
  * The event matched by {@link EVENT} at `start`, as `JSON.parse` would give it (the same fields in the same
  * order, the same values): its id has digits only, its timestamp at most 16 digits (`Number` reads them as
  * JSON does), and a message without escapes is its text as is (a slice, which V8 makes without copying).
+ * `firstBackslash` is the first `\` at or after the message's start: when it is the message's only escape, a
+ * final `\n` (it is not itself escaped, being the first), the message is the slice before it and a line break.
  */
-function eventAt(text: string, start: number, messageStart: number, messageEnd: number, escaped: boolean): LogEvent {
+function eventAt(
+  text: string,
+  start: number,
+  messageStart: number,
+  messageEnd: number,
+  firstBackslash: number,
+): LogEvent {
+  const escaped = firstBackslash < messageEnd;
   const idStart = start + '{"id":"'.length;
   const idEnd = text.indexOf('"', idStart);
   const timestamp = Number(text.slice(idEnd + '","timestamp":'.length, messageStart - MESSAGE_KEY.length));
-  const message = escaped
-    ? (JSON.parse(text.slice(messageStart - 1, messageEnd + 1)) as string)
-    : text.slice(messageStart, messageEnd);
+  const message = !escaped
+    ? text.slice(messageStart, messageEnd)
+    : firstBackslash === messageEnd - 2 && text.charCodeAt(messageEnd - 1) === 0x6e /* n */
+      ? // The only escape is the final `\n` (Lambda's text format): no parse needed.
+        `${text.slice(messageStart, messageEnd - 2)}\n`
+      : (JSON.parse(text.slice(messageStart - 1, messageEnd + 1)) as string);
   return { id: text.slice(idStart, idEnd), timestamp, message };
 }
 

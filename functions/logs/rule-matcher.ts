@@ -132,13 +132,20 @@ export interface RuleMatcher {
    */
   readonly includeLiterals: readonly (readonly (readonly number[] | undefined)[])[];
   /**
+   * Per rule, the literals of all its include patterns as bits (bit i: literal i of `includeLiterals`), or -1
+   * when one of them has no literals. With few literals, a rule none of whose bits a line holds cannot match
+   * it (each include pattern's literals are known absent), so it is skipped without a look at its patterns.
+   */
+  readonly ruleMasks: readonly number[];
+  /**
    * The literals as global searches over a payload's JSON text (./raw-events.ts): empty when there are no
    * rules; undefined when some include pattern requires no literal or one that JSON may escape.
    */
   readonly rawSearches: readonly RegExp[] | undefined;
-  /** The exact literals as one global alternation, when none is a prefix of another; and their indices. */
+  /** The exact literals as one global alternation, when none is a prefix of another. */
   readonly exactEnumeration: RegExp | undefined;
-  readonly exactIndex: ReadonlyMap<string, number>;
+  /** The last UTF-16 code unit of each exact literal: the cheap first test of which literal ends a match. */
+  readonly exactLastCodes: Uint16Array;
   /** Reused for every line (no allocation per line): the line, and which literals occur in it. */
   readonly line: LineState;
   readonly literalHits: Uint8Array;
@@ -184,9 +191,14 @@ export function ruleMatcher(rules: readonly CompiledRule[]): RuleMatcher {
     everyLine,
     rawSearches: everyLine || ![...exact, ...folded].every(isRawSafeLiteral) ? undefined : rawSearches(exact, folded),
     exactEnumeration: enumeration(exactList),
-    exactIndex: new Map(exactList.map((literal, i) => [literal, i])),
+    exactLastCodes: Uint16Array.from(exactList, (literal) => literal.charCodeAt(literal.length - 1)),
     manyLiterals: exact.size + folded.size > SCAN_THRESHOLD,
     includeLiterals,
+    ruleMasks: includeLiterals.map((patterns) =>
+      patterns.some((indices) => indices === undefined)
+        ? -1
+        : patterns.reduce((mask, indices) => indices!.reduce((m, i) => m | (1 << i), mask), 0),
+    ),
     line: { base: "", text: undefined },
     literalHits: new Uint8Array(exactList.length + foldedList.length),
   };
@@ -199,10 +211,13 @@ function rawSearches(exact: Set<string>, folded: Set<string>): RegExp[] {
   return searches;
 }
 
-/** Fills `matcher.literalHits` for the line; returns whether any literal occurs. */
-function recordLiterals(matcher: RuleMatcher, line: LineState): boolean {
+/**
+ * Fills `matcher.literalHits` for the line; returns the literals that occur as bits (bit i: literal i), which
+ * is meaningful when there are at most {@link SCAN_THRESHOLD} literals (the only case it is called in).
+ */
+function recordLiterals(matcher: RuleMatcher, line: LineState): number {
   const hits = matcher.literalHits;
-  let any = false;
+  let any = 0;
   const exact = matcher.exact;
   const base = line.base;
   const enumerate = matcher.exactEnumeration;
@@ -211,17 +226,32 @@ function recordLiterals(matcher: RuleMatcher, line: LineState): boolean {
     // position where a literal starts; at one position only one literal can match, as none is a prefix of
     // another (the condition of exactEnumeration): so every literal that occurs is reported.
     hits.fill(0, 0, exact.length);
+    const lastCodes = matcher.exactLastCodes;
     enumerate.lastIndex = 0;
-    for (let m = enumerate.exec(base); m !== null; m = enumerate.exec(base)) {
-      hits[matcher.exactIndex.get(m[0])!] = 1;
-      any = true;
-      enumerate.lastIndex = m.index + 1;
+    // `test`, not `exec`: no match object nor matched string per match. Every literal that ends where the
+    // match ends and occurs there is marked (it occurs); the match's start is the leftmost of those that start
+    // at or after where the search began (one starting there earlier would have been the match), so the
+    // search resumes one character after it, as with `exec` and `m.index + 1`.
+    for (let from0 = 0; enumerate.test(base);) {
+      const end = enumerate.lastIndex;
+      const lastCode = base.charCodeAt(end - 1);
+      let start = end;
+      for (let i = 0; i < exact.length; i++) {
+        if (lastCodes[i] !== lastCode) continue;
+        const from = end - exact[i]!.length;
+        if (from < 0 || !base.startsWith(exact[i]!, from)) continue;
+        hits[i] = 1;
+        any |= 1 << i;
+        if (from >= from0 && from < start) start = from;
+      }
+      from0 = start + 1;
+      enumerate.lastIndex = from0;
     }
   } else {
     for (let i = 0; i < exact.length; i++) {
       if (base.includes(exact[i]!)) {
         hits[i] = 1;
-        any = true;
+        any |= 1 << i;
       } else hits[i] = 0;
     }
   }
@@ -229,7 +259,7 @@ function recordLiterals(matcher: RuleMatcher, line: LineState): boolean {
   for (let i = 0; i < folded.length; i++) {
     if (folded[i]!.test(base)) {
       hits[exact.length + i] = 1;
-      any = true;
+      any |= 1 << (exact.length + i);
     } else hits[exact.length + i] = 0;
   }
   return any;
@@ -237,7 +267,7 @@ function recordLiterals(matcher: RuleMatcher, line: LineState): boolean {
 
 /** A global alternation of `literals` when none is a prefix of another (see recordLiterals), else undefined. */
 function enumeration(literals: readonly string[]): RegExp | undefined {
-  if (literals.length === 0) return undefined;
+  if (literals.length === 0 || literals.includes("")) return undefined;
   for (const a of literals) for (const b of literals) if (a !== b && b.startsWith(a)) return undefined;
   return new RegExp(literals.map(escapeLiteral).join("|"), "g");
 }
@@ -273,9 +303,13 @@ export function matchingRules(matcher: RuleMatcher, message: string, out: Compil
   // The alternations reject most lines in one native scan; the loop then says which literals a candidate holds.
   // With the one-scan enumeration, recording the literals is that first check.
   if (!matcher.everyLine && matcher.exactEnumeration === undefined && !holdsLiteral(matcher, line)) return out;
-  if (!recordLiterals(matcher, line) && !matcher.everyLine) return out;
+  const held = recordLiterals(matcher, line);
+  if (held === 0 && !matcher.everyLine) return out;
   const literalHits = matcher.literalHits;
+  const ruleMasks = matcher.ruleMasks;
   for (let r = 0; r < rules.length; r++) {
+    const mask = ruleMasks[r]!;
+    if (mask !== -1 && (mask & held) === 0) continue;
     const rule = rules[r]!;
     const literals = matcher.includeLiterals[r]!;
     if (anyMatches(rule.includePatterns, line, literals, literalHits) && !anyMatches(rule.excludePatterns, line)) {

@@ -252,3 +252,30 @@ test("an events array in another serialization is left to the full parse", () =>
     scanEventArray('[{"id":"1","timestamp":1,"message":"x"},{"id":"2","timestamp":2,"message":"y"}]', 0, [/y/g]),
   ).toMatchObject({ count: 2, firstId: "1", lastId: "2", candidates: [{ id: "2", timestamp: 2, message: "y" }] });
 });
+
+test("a message whose only escape is its final line break is read without a parse, exactly", () => {
+  // The final `\n` alone, and neighbours that must still be parsed: an escaped backslash before `n`, a
+  // backslash then a line break, `\r\n`, an escape earlier in the message, a line break that is not final.
+  const messages = [
+    "ERROR a\n",
+    "ERROR\n",
+    "ERROR\\n",
+    "ERROR\\\n",
+    "ERROR\r\n",
+    'ERROR "q"\n',
+    "ERROR\n\n",
+    "ERROR\nx",
+  ];
+  const text = JSON.stringify({
+    messageType: "DATA_MESSAGE",
+    owner: "1",
+    logGroup: "/g",
+    logStream: "s",
+    subscriptionFilters: [],
+    logEvents: [...messages, "INFO\n"].map((message, i) => ({ id: String(i + 1), timestamp: i, message })),
+  });
+  const searches = rawLiteralSearches(compileRules([{ name: "errors", include: ["ERROR"] }]), "/g")!;
+  const scanned = scanEventArray(text, text.indexOf("[", text.indexOf('"logEvents"')), searches);
+  expect(scanned?.candidates.map((e) => e.message)).toEqual(messages);
+  expect(scanned?.count).toBe(messages.length + 1);
+});
