@@ -282,7 +282,7 @@ function holdsLiteral(matcher: RuleMatcher, line: LineState): boolean {
 /**
  * The rules that match `message` (cut and stripped as {@link textToMatch} says), in order, appended to `out`
  * (cleared first). Equivalent to `rules.filter((rule) => ruleMatchesText(rule, textToMatch(message)))`, only
- * faster; the property test in __tests__/logs/prefilter.test.ts checks that on generated rules and lines.
+ * faster; the property test in __tests__/functions/logs/prefilter.test.ts checks that on generated rules and lines.
  */
 export function matchingRules(matcher: RuleMatcher, message: string, out: CompiledRule[]): CompiledRule[] {
   out.length = 0;

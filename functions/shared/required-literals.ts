@@ -2,7 +2,7 @@
  * The prefilter's literals: strings a user pattern (RE2 syntax) cannot match without, read off its syntax
  * (the prefilter idea of RE2 and ripgrep), so the log rules skip most lines with `includes` before any
  * regex runs. Anything not understood gives no literals: the prefilter can cost selectivity, never a match
- * (the property test in __tests__/logs/prefilter.test.ts checks that on generated patterns).
+ * (the property test in __tests__/functions/logs/prefilter.test.ts checks that on generated patterns).
  */
 
 /**

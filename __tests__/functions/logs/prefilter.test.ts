@@ -13,18 +13,10 @@ import {
 import { RE2JS } from "re2js";
 import { UserRegExpError } from "../../../functions/shared/errors";
 import { compileUserPattern, passesPrefilter } from "../../../functions/shared/user-regexp";
+import { mulberry32 } from "../../../scripts/testing";
 
-/** A small seeded generator (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A seeded generator, so a failure reproduces.
+const rng = mulberry32;
 
 // Pieces chosen to hit every branch of the literal scanner: case folding (k, s, KELVIN SIGN, LONG S),
 // surrogate pairs, escapes, classes with ] and [:alpha:], \Q…\E with | inside, counted repetition, groups.
