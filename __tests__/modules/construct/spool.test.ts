@@ -9,6 +9,7 @@ import { MackerelServerless, type MackerelServerlessProps } from "../../../modul
 import { MackerelServerlessModuleStack } from "../../../modules/construct/module-stack";
 import { VARIABLES } from "../../../modules/construct/variables";
 import { type Json, synthesized, userStack } from "../../support/construct";
+import { statements as policyStatements } from "../../support/synth-text";
 
 const SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mackerel-api-key-AbCdEf";
 const TOPIC = "arn:aws:sns:eu-west-1:123456789012:ops";
@@ -24,35 +25,9 @@ function synthConstruct(props: Partial<MackerelServerlessProps> = {}): { tf: Jso
 
 /** The statements of a role policy, as {sid: {actions, resource}} (the policy is an HCL jsonencode expression). */
 function statements(policy: string): Record<string, { actions: string[]; resource: string }> {
-  const out: Record<string, { actions: string[]; resource: string }> = {};
-  for (const match of policy.matchAll(
-    /\{"Sid" = "([^"]+)", "Effect" = "Allow", "Action" = \[([^\]]*)\], "Resource" = /g,
-  )) {
-    out[match[1]!] = {
-      actions: match[2]!.split(",").map((a) => a.trim().replace(/"/g, "")),
-      resource: expressionAt(policy, match.index + match[0].length),
-    };
-  }
-  return out;
-}
-
-/** The HCL expression starting at `start`, up to the `,` or `}` that ends it (outside brackets and strings). */
-function expressionAt(text: string, start: number): string {
-  let depth = 0;
-  let quoted = false;
-  for (let i = start; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === "\\") i++;
-      else if (c === '"') quoted = false;
-    } else if (c === '"') quoted = true;
-    else if ("([{".includes(c)) depth++;
-    else if (")]}".includes(c)) {
-      if (depth === 0) return text.slice(start, i).trim();
-      depth--;
-    } else if (c === "," && depth === 0) return text.slice(start, i).trim();
-  }
-  return text.slice(start).trim();
+  return Object.fromEntries(
+    policyStatements(policy).map((st) => [st.sid, { actions: st.actions, resource: st.resource }]),
+  );
 }
 
 /** ARNs of the module's own resources: composed from the provider's location (local.aws) and the names. */
