@@ -38,6 +38,13 @@ const writeSchema = z.discriminatedUnion("kind", [
   }),
 ]);
 
+// The schema and MackerelWrite describe the same writes, checked both ways at compile time: zod drops keys it
+// does not know, so a field added to MackerelWrite but not here would be lost on the way through the spool.
+type SchemaWrite = z.output<typeof writeSchema>;
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const writeSchemaMatchesMackerelWrite: Same<SchemaWrite, MackerelWrite> = true;
+void writeSchemaMatchesMackerelWrite;
+
 const envelopeSchema = z.object({
   v: z.literal(SPOOL_ENVELOPE_VERSION, { error: `must be ${SPOOL_ENVELOPE_VERSION}` }),
   writes: z.array(writeSchema),
@@ -62,5 +69,5 @@ export function parseEnvelope(body: string): ParsedEnvelope {
       .map((issue) => `${issue.path.length ? issue.path.join(".") : "body"}: ${issue.message}`);
     return { ok: false, reason: `malformed: ${issues.join("; ")}` };
   }
-  return { ok: true, envelope: { ...result.data, writes: result.data.writes as MackerelWrite[] } };
+  return { ok: true, envelope: result.data };
 }
