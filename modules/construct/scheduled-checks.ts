@@ -157,23 +157,21 @@ export class ScheduledChecks extends Construct {
       // Literal, or a variable that may be null.
       const present = Token.isUnresolved(vpc) ? Op.neq(vpc, Token.nullValue()) : true;
       baseStatements.push(
-        vpcStatements(this, present, [
-          {
-            Sid: "ManageVpcNetworkInterfaces",
-            Effect: "Allow",
-            // What AWSLambdaVPCAccessExecutionRole grants, on "*" as there: the Describe actions have no
-            // resource types, and Lambda manages the function's network interfaces with these calls.
-            Action: [
-              "ec2:CreateNetworkInterface",
-              "ec2:DescribeNetworkInterfaces",
-              "ec2:DescribeSubnets",
-              "ec2:DeleteNetworkInterface",
-              "ec2:AssignPrivateIpAddresses",
-              "ec2:UnassignPrivateIpAddresses",
-            ],
-            Resource: "*",
-          },
-        ]),
+        statementsWhen(this, "check_function_vpc", present, {
+          Sid: "ManageVpcNetworkInterfaces",
+          Effect: "Allow",
+          // What AWSLambdaVPCAccessExecutionRole grants, on "*" as there: the Describe actions have no
+          // resource types, and Lambda manages the function's network interfaces with these calls.
+          Action: [
+            "ec2:CreateNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeSubnets",
+            "ec2:DeleteNetworkInterface",
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:UnassignPrivateIpAddresses",
+          ],
+          Resource: "*",
+        }),
       );
       if (!Token.isUnresolved(vpc)) {
         const literal = vpc as { subnet_ids: string[]; security_group_ids: string[] };
@@ -294,18 +292,25 @@ function count(list: CheckList): number | IResolvable {
   return Array.isArray(list) ? list.length : (Token.asAny(Fn.lengthOf(list)) as IResolvable);
 }
 
-/** The VPC statement as `local.check_function_vpc_statement`, in `local.check_function_vpc_statements` when present. */
-function vpcStatements(scope: Construct, present: IResolvable | boolean, statements: [PolicyStatement]): IResolvable {
-  if (present === true) return onlyIf(true, statements);
-  const statement = namedLocal(scope, "check_function_vpc_statement", statements[0]).expression as PolicyStatement;
-  return namedLocal(scope, "check_function_vpc_statements", onlyIf(present, [statement])).expression as IResolvable;
+/**
+ * `statement` written once as `local.<name>_statement`, listed in `local.<name>_statements` when `present`
+ * holds (a literal `true`: the statement as it is, without locals). A policy joins the list with concat().
+ */
+function statementsWhen(
+  scope: Construct,
+  name: string,
+  present: IResolvable | boolean,
+  statement: PolicyStatement,
+): IResolvable {
+  if (present === true) return onlyIf(true, [statement]);
+  const named = namedLocal(scope, `${name}_statement`, statement).expression as PolicyStatement;
+  return namedLocal(scope, `${name}_statements`, onlyIf(present, [named])).expression as IResolvable;
 }
 
 /**
- * The statement reading the HTTP checks' credential secrets, as `local.check_function_http_credentials_statement`,
- * in `local.check_function_http_credentials_statements` when a check names a secret; none for literal items
- * without secrets. A list token (the variable's case) is an array of one token too: test for a token first, or
- * an empty list would get a statement with no Resource, which IAM refuses.
+ * The statement reading the HTTP checks' credential secrets, when a check names one (none for literal items
+ * without secrets). A list token (the variable's case) is an array of one token too: test for a token first,
+ * or an empty list would get a statement with no Resource, which IAM refuses.
  */
 function httpCredentialStatements(scope: Construct, secretArns: string[] | IResolvable): IResolvable[] {
   const statement: PolicyStatement = {
@@ -315,11 +320,7 @@ function httpCredentialStatements(scope: Construct, secretArns: string[] | IReso
     Resource: secretArns as string[],
   };
   if (!Token.isUnresolved(secretArns)) return (secretArns as string[]).length > 0 ? [onlyIf(true, [statement])] : [];
-  const named = namedLocal(scope, "check_function_http_credentials_statement", statement).expression as PolicyStatement;
-  const present = Op.gte(Fn.lengthOf(secretArns), 1);
-  return [
-    namedLocal(scope, "check_function_http_credentials_statements", onlyIf(present, [named])).expression as IResolvable,
-  ];
+  return [statementsWhen(scope, "check_function_http_credentials", Op.gte(Fn.lengthOf(secretArns), 1), statement)];
 }
 
 /** `cond ? statements : []` (literal `true` keeps them unconditionally). */
