@@ -2,15 +2,13 @@
  * Writes the synthesized modules as stable, pretty-printed JSON: the main module in files by concern
  * (modules/construct/module-files.ts) next to its zips, the job states module as one main.tf.json.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { synthesizeJobStatesModule } from "../../modules/construct/job-states-stack";
-import { mergeModuleFiles } from "../../modules/construct/module-files";
 import { synthesizeModuleFiles } from "../../modules/construct/module-stack";
+import { JOB_STATES_MODULE_DIR, MODULE_DIR } from "./committed-module";
 
-const MODULES = join(__dirname, "..", "..", "modules");
-export const MODULE_DIR = join(MODULES, "mackerel-serverless");
-export const JOB_STATES_MODULE_DIR = join(MODULES, "sfn-job-states");
+export { JOB_STATES_MODULE_DIR, MODULE_DIR, readModule } from "./committed-module";
 
 /** Terraform JSON as committed (two-space indent, trailing newline). */
 export function render(tf: Record<string, unknown>): string {
@@ -29,14 +27,6 @@ function write(dir: string, files: Record<string, Record<string, unknown>>): str
     writeFileSync(file, render(tf));
     return file;
   });
-}
-
-/** A module directory's `*.tf.json` files as one configuration (what Terraform reads). */
-export function readModule(dir: string): Record<string, unknown> {
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith(".tf.json"))
-    .sort();
-  return mergeModuleFiles(files.map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as Record<string, unknown>));
 }
 
 /** Writes both modules; returns the files written. */

@@ -3,8 +3,6 @@
  * the variable and the rule; and the committed module sets, for each function, what its schema requires and
  * nothing it does not read.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import {
   checkEnvironment,
   logsEnvironment,
@@ -14,7 +12,7 @@ import {
   tickEnvironment,
 } from "../../../functions/shared/config";
 import { ConfigurationError } from "../../../functions/shared/errors";
-import { mergeModuleFiles } from "../../../modules/construct/module-files";
+import { MODULE_DIR, readModule } from "../../../scripts/lib/committed-module";
 
 const COMMON = {
   MACKEREL_API_KEY_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mackerel-AbCdEf",
@@ -105,12 +103,9 @@ describe("each function's schema", () => {
 
 describe("the committed module and the schemas agree", () => {
   // The module is written in files by concern; the functions are in whichever holds them.
-  const dir = join(__dirname, "../../../modules/mackerel-serverless");
-  const module = mergeModuleFiles(
-    readdirSync(dir)
-      .filter((file) => file.endsWith(".tf.json"))
-      .map((file) => JSON.parse(readFileSync(join(dir, file), "utf8")) as Record<string, unknown>),
-  ) as { resource: { aws_lambda_function: Record<string, { environment: { variables: Record<string, string> } }> } };
+  const module = readModule(MODULE_DIR) as {
+    resource: { aws_lambda_function: Record<string, { environment: { variables: Record<string, string> } }> };
+  };
   const functions = module.resource.aws_lambda_function;
   // NODE_OPTIONS is the runtime's (source maps), not the function's contract.
   const setFor = (id: string) =>
