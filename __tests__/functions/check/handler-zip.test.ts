@@ -9,14 +9,13 @@ import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
-import { TerraformWorkspace } from "../../../scripts/lib/terraform";
 import { LocalAwsJsonServer, secretsManagerHandlers } from "../../../scripts/local/aws-json-server";
 import { CloudWatchLogsStub, evaluateQuery, LOGS_TARGET } from "../../../scripts/local/cloudwatch-logs-stub";
 import { DIST_DIR, LocalLambda } from "../../../scripts/local/lambda-runner";
 import { LocalMackerelServer } from "../../../scripts/local/mackerel";
 import { SfnStub } from "../../../scripts/local/sfn-stub";
 import { describeWithTerraform } from "../../support/terraform";
-import { checkResults, checkZipEnv, plannedRuleInputs, SECRET_ARN, SERVICE, startWebServer } from "./zip-support";
+import { checkResults, checkZipEnv, planRuleInputs, SECRET_ARN, SERVICE, startWebServer } from "./zip-support";
 
 const KEY = "check-zip-test-key-0123456789";
 const SFN_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:orders";
@@ -101,14 +100,8 @@ describeWithTerraform("the check function from its zip, with the inputs of the p
   let check: LocalLambda;
 
   beforeAll(async () => {
-    const workspace = TerraformWorkspace.rootModule(
+    for (const [name, input] of planRuleInputs(
       `
-module "mackerel" {
-  source             = "../../modules/mackerel-serverless"
-  name               = "zip"
-  api_key_secret_arn = "${SECRET_ARN}"
-  service_name       = "${SERVICE}"
-
   logs_insights_checks = [
     { name = "errors", log_group_names = ["/aws/lambda/app"], query = "stats count(*) by level", warning = 1, critical = 3 },
     { name = "stuck-query", log_group_names = ["/aws/lambda/app"], query = "fields never" },
@@ -122,18 +115,10 @@ module "mackerel" {
     { name = "ingest-alive", log_group_name = "/aws/lambda/ingest", max_age_minutes = 10 },
     { name = "silent-alive", log_group_name = "/aws/lambda/silent", max_age_minutes = 30 },
   ]
-}
 `,
       "examples/scratch-check-zip",
-    );
-    try {
-      expect(workspace.init().status).toBe(0);
-      const { result, plan } = workspace.planJson();
-      expect(result.stderr).toBe("");
-      for (const [name, input] of plannedRuleInputs(plan!)) inputs.set(name, input);
-    } finally {
-      workspace.remove();
-    }
+    ))
+      inputs.set(name, input);
     expect([...inputs.keys()].sort()).toEqual(
       ["errors", "ingest-alive", "orders", "silent-alive", "stuck-query", "web-down", "web-ok"].sort(),
     );

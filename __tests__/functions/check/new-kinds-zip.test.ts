@@ -8,14 +8,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
-import { TerraformWorkspace } from "../../../scripts/lib/terraform";
 import { LocalAwsJsonServer, secretsManagerHandlers } from "../../../scripts/local/aws-json-server";
 import { DIST_DIR, LocalLambda } from "../../../scripts/local/lambda-runner";
 import { LocalMackerelServer } from "../../../scripts/local/mackerel";
 import { OpenSearchStub } from "../../../scripts/local/opensearch-stub";
 import { S3Stub } from "../../../scripts/local/s3-stub";
-import { describeWithTerraform, expectCleanInit } from "../../support/terraform";
-import { checkResults, checkZipEnv, plannedRuleInputs, SECRET_ARN, SERVICE } from "./zip-support";
+import { describeWithTerraform } from "../../support/terraform";
+import { checkResults, checkZipEnv, planRuleInputs, SECRET_ARN, SERVICE } from "./zip-support";
 
 const KEY = "new-kinds-zip-test-key-0123456789";
 const DOMAIN = "https://search-app-logs-abc123def456ghi789.us-east-1.es.amazonaws.com";
@@ -61,14 +60,8 @@ describeWithTerraform("S3 and OpenSearch checks from the zip, with the planned r
   const inputs = new Map<string, { check: Record<string, unknown> }>();
 
   beforeAll(async () => {
-    const workspace = TerraformWorkspace.rootModule(
+    for (const [name, input] of planRuleInputs<{ check: Record<string, unknown> }>(
       `
-module "mackerel" {
-  source             = "../../modules/mackerel-serverless"
-  name               = "zip"
-  api_key_secret_arn = "${SECRET_ARN}"
-  service_name       = "${SERVICE}"
-
   s3_freshness_checks = [
     { name = "nightly-pulse", bucket = "pulses", prefix = "nightly/", max_age_minutes = 10, body_contains = "\\"status\\":\\"ok\\"" },
     { name = "hourly-pulse", bucket = "stale-pulses", prefix = "hourly/", max_age_minutes = 90 },
@@ -76,18 +69,10 @@ module "mackerel" {
   opensearch_query_checks = [
     { name = "es-errors", endpoint = "${DOMAIN}", index = "app-*", query = "level:ERROR OR level:WARN", group_by = "level", window_minutes = 30, critical = 5, dashboards_url = "https://dash.example.com/app/discover" },
   ]
-}
 `,
       "examples/scratch-new-kinds-zip",
-    );
-    try {
-      expectCleanInit(workspace);
-      const { result, plan } = workspace.planJson();
-      expect(result.stderr).toBe("");
-      for (const [name, input] of plannedRuleInputs<{ check: Record<string, unknown> }>(plan!)) inputs.set(name, input);
-    } finally {
-      workspace.remove();
-    }
+    ))
+      inputs.set(name, input);
     expect([...inputs.keys()].sort()).toEqual(["es-errors", "hourly-pulse", "nightly-pulse"]);
     check = await LocalLambda.start("check", {
       timeoutMs: 30_000,

@@ -1,11 +1,13 @@
 /**
  * Shared set-up of the suites that run the BUILT check zip: its environment as the module sets it
- * (pointed at local stand-ins), the rule inputs of a plan, what the local Mackerel server recorded per
+ * (pointed at local stand-ins), the rule inputs of a plan of the module with given checks, what the local Mackerel server recorded per
  * check, and a local web server to check.
  */
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { TerraformWorkspace } from "../../../scripts/lib/terraform";
 import type { LocalMackerelServer } from "../../../scripts/local/mackerel";
+import { expectCleanInit } from "../../support/terraform";
 
 export const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mackerel-api-key-AbCdEf";
 export const SERVICE = "shop";
@@ -38,6 +40,33 @@ export function plannedRuleInputs<T = unknown>(plan: { resource_changes?: unknow
     if (m) inputs.set(m[1]!, JSON.parse(change.change.after.input!) as T);
   }
   return inputs;
+}
+
+/**
+ * Plans the module (name `zip`, the suites' secret and service) with `checks` (its check list arguments) in a
+ * scratch root module at `at`, and returns the planned rule inputs by check name.
+ */
+export function planRuleInputs<T = unknown>(checks: string, at: string): Map<string, T> {
+  const workspace = TerraformWorkspace.rootModule(
+    `
+module "mackerel" {
+  source             = "../../modules/mackerel-serverless"
+  name               = "zip"
+  api_key_secret_arn = "${SECRET_ARN}"
+  service_name       = "${SERVICE}"
+${checks}
+}
+`,
+    at,
+  );
+  try {
+    expectCleanInit(workspace);
+    const { result, plan } = workspace.planJson();
+    expect(result.stderr).toBe("");
+    return plannedRuleInputs<T>(plan!);
+  } finally {
+    workspace.remove();
+  }
 }
 
 /** The latest report of a check, and its `checks.<name>.*` service metrics. */
