@@ -15,7 +15,7 @@ import {
   type DecodeResult,
   type SubscriptionPayload,
 } from "./decode.js";
-import { scanEventArray } from "./raw-events.js";
+import { type RawLiteralScan, scanEventArray } from "./raw-events.js";
 
 /** A decoded DATA_MESSAGE as the rules need it: every event counted, the ones that may match parsed. */
 export interface RulePayload extends Omit<SubscriptionPayload, "logEvents"> {
@@ -28,17 +28,22 @@ export interface RulePayload extends Omit<SubscriptionPayload, "logEvents"> {
    * payload was parsed in full). Every other event is certain to match no rule.
    */
   readonly candidateEvents: readonly LogEvent[];
+  /**
+   * The scan that found the candidates, when it read which literals they hold (their `held` bits, see
+   * ./raw-events.ts); undefined after a full parse.
+   */
+  readonly literalScan?: RawLiteralScan;
 }
 
 export type RuleDecodeResult =
   { readonly kind: "data"; readonly payload: RulePayload } | { readonly kind: "control" } | CorruptResult;
 
 /**
- * The literal searches of the rules that apply to a log group: global (`g`) alternations of raw-safe
- * literals (./raw-events.ts); an empty list when no rule applies; undefined when an event cannot be ruled out
- * by literals (a pattern requires none, or one that JSON may escape).
+ * The literal scan of the rules that apply to a log group (./raw-events.ts): `NO_LITERALS` when no rule
+ * applies; undefined when an event cannot be ruled out by literals (a pattern requires none, or one that JSON
+ * may escape).
  */
-export type LiteralSearchesFor = (logGroup: string) => readonly RegExp[] | undefined;
+export type LiteralSearchesFor = (logGroup: string) => RawLiteralScan | undefined;
 
 const LOG_EVENTS_KEY = '"logEvents":[';
 /** The log group, read before the envelope is parsed to choose the searches; checked against it after. */
@@ -72,10 +77,10 @@ export function prefilteredPayload(text: string, searchesFor: LiteralSearchesFor
   if (key < 0) return undefined;
   const group = LOG_GROUP.exec(text);
   if (group === null) return undefined;
-  const searches = searchesFor(group[1]!);
-  if (searches === undefined) return undefined;
+  const scan = searchesFor(group[1]!);
+  if (scan === undefined) return undefined;
   const arrayStart = key + LOG_EVENTS_KEY.length - 1;
-  const scanned = scanEventArray(text, arrayStart, searches);
+  const scanned = scanEventArray(text, arrayStart, scan);
   if (scanned === undefined) return undefined;
   let envelope: unknown;
   try {
@@ -86,12 +91,15 @@ export function prefilteredPayload(text: string, searchesFor: LiteralSearchesFor
   if (typeof envelope !== "object" || envelope === null) return undefined;
   const fields = envelope as Record<string, unknown>;
   if (fields.logEvents !== 0 || fields.logGroup !== group[1]) return undefined;
-  fields.logEvents = scanned.candidates;
+  // The walk proved every event's shape; reading the candidates' messages here would decode them all.
+  fields.logEvents = [];
   const checked = interpretPayload(fields);
   // A shape error is reported by the full parse, with the index of the event at fault.
   if (checked.kind === "corrupt") return undefined;
   if (checked.kind === "control") return checked;
-  return rulePayload(checked.payload, scanned.count, scanned.firstId, scanned.lastId);
+  fields.logEvents = scanned.candidates;
+  const payload = rulePayload(checked.payload, scanned.count, scanned.firstId, scanned.lastId);
+  return scan.tracked ? { kind: "data", payload: { ...payload.payload, literalScan: scan } } : payload;
 }
 
 function rulePayload(
@@ -99,7 +107,7 @@ function rulePayload(
   eventCount: number,
   firstEventId: string | undefined,
   lastEventId: string | undefined,
-): RuleDecodeResult {
+): { readonly kind: "data"; readonly payload: RulePayload } {
   const { logEvents, ...rest } = payload;
   return { kind: "data", payload: { ...rest, eventCount, firstEventId, lastEventId, candidateEvents: logEvents } };
 }

@@ -29,6 +29,7 @@ import { createRuntime, type Runtime } from "../shared/runtime.js";
 import { type ReportClaim, sharedStateStore, type StateStore } from "../shared/state/index.js";
 import { decodeForRules, type RulePayload } from "./decode-for-rules.js";
 import { isOwnLogGroup, parseOwnLogGroups } from "./loop-guard.js";
+import { NO_LITERALS } from "./raw-events.js";
 import { epochMinuteSeconds } from "./minutes.js";
 import { buildRuleReport } from "./report.js";
 import { type ClaimedReport, claimBrokenRuleReports, releaseClaims } from "./rule-reports.js";
@@ -96,7 +97,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
   const { rules, ownLogGroups } = setup;
   // Events no rule can match are counted, not parsed (the module's own log groups: none is parsed).
   const decoded = decodeForRules(event, (logGroup) =>
-    isOwnLogGroup(logGroup, ownLogGroups) ? [] : rawLiteralSearches(rules, logGroup),
+    isOwnLogGroup(logGroup, ownLogGroups) ? NO_LITERALS : rawLiteralSearches(rules, logGroup),
   );
   if (decoded.kind === "corrupt") {
     log.error("corrupt subscription payload dropped", { reason: decoded.reason, detail: decoded.detail });

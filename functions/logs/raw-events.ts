@@ -1,7 +1,9 @@
 /**
  * The events array of a subscription payload read straight from its JSON text, materializing only the events
- * some rule can match: the prefilter of the rules (the literals their include patterns require) runs over the
- * raw JSON text of each message, and `JSON.parse` runs only on the events where a literal occurs. Most lines
+ * some rule can match: the rules' literals (./literal-table.ts) are searched in the raw JSON text of the
+ * messages, once over the whole text, and an event becomes a candidate only where an include literal occurs.
+ * A candidate carries the bits of the literals its message holds, so most rules are decided without decoding
+ * it; its message is decoded (as `JSON.parse` would) only when a regex must run or a sample is kept. Most lines
  * of a payload match nothing, so most of the parse is skipped (the cost of a payload is then about the scan).
  *
  * Exact, not heuristic; every step either proves its answer or gives up (the caller then parses everything):
@@ -9,42 +11,98 @@
  *   with nothing between the tokens, its message a JSON string by the grammar (escapes included), checked by
  *   {@link EVENT}. So the events array is valid JSON exactly when the walk reaches its `]`, and an event
  *   skipped is one `JSON.parse` would have accepted (id a string, timestamp a finite number, message a string).
- * - A literal occurs in a decoded message only if it occurs in the message's JSON text, when the literal is
- *   {@link isRawSafeLiteral} (no `"`, `\`, `/` or control character: nothing that JSON may escape) and the JSON
- *   text has no `\u` escape (which may encode any character; such messages are always materialized). The
- *   converse may fail (`\nERROR` holds `nERROR`): that only materializes an event for nothing.
- * - A literal cannot contain `"`, so a match never crosses a string's end: the leftmost match at or after the
- *   start of a message is the first occurrence in that message, if it starts before the message's end.
+ * - A literal occurs in a decoded message exactly when it occurs in the message's JSON text other than right
+ *   after an escaping backslash, when the literal is {@link isRawSafeLiteral} (no `"`, `\`, `/` or control
+ *   character: nothing that JSON may escape) and the JSON text has no `\u` escape (which may encode any
+ *   character; such messages are always candidates, their literals unknown). Messages longer than rules see
+ *   (MAX_MATCH_CHARS) are candidates with unknown literals too, as the raw text does not say where the cut is.
+ * - A literal cannot contain `"`, so a match never crosses a string's end: a match lies in a message exactly
+ *   when it ends at or before the message's closing quote and starts at or after its opening one.
  */
+import { MAX_MATCH_CHARS } from "../shared/user-regexp.js";
 import type { LogEvent } from "./decode.js";
+import { type LiteralGroup, literalsFrom } from "./literal-table.js";
+
+export { isRawSafeLiteral } from "./literal-table.js";
 
 /**
  * One event as CloudWatch Logs writes it; the message is a JSON string (no raw `"`, `\` or control
  * character; escapes as the grammar allows). Timestamps of up to 16 digits are always finite numbers.
- * Sticky: it matches at `lastIndex` only.
+ * Sticky: it matches at `lastIndex` only. {@link PLAIN_EVENT} is the same without `\u` escapes, the common
+ * case, in which the JSON text of the message says exactly which literals it holds.
  */
 const EVENT =
   // eslint-disable-next-line no-control-regex -- JSON strings cannot hold raw control characters (RFC 8259 §7)
   /\{"id":"[0-9]{1,64}","timestamp":(?:0|[1-9][0-9]{0,15}),"message":"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"\}/y;
+const PLAIN_EVENT =
+  // eslint-disable-next-line no-control-regex -- as EVENT
+  /\{"id":"[0-9]{1,64}","timestamp":(?:0|[1-9][0-9]{0,15}),"message":"[^"\\\x00-\x1f]*(?:\\["\\/bfnrt][^"\\\x00-\x1f]*)*"\}/y;
 
 /** Where the message's text starts within an event matched by {@link EVENT}. */
 const MESSAGE_KEY = ',"message":"';
-
-/** A `\u` escape makes the message's text say nothing about its characters: always materialized. */
-const UNICODE_ESCAPE = /\\u/g;
+const ID_START = '{"id":"'.length;
 
 /**
- * Whether a literal can be searched in the JSON text of a message: a JSON encoder may escape `"`, `\`, `/` and
- * control characters (and, with `\u`, anything, which {@link scanEventArray} handles apart); any other
- * character stands for itself.
+ * How to find, in a payload's JSON text, the events some rule may match (from functions/logs/rule-matcher.ts):
+ * searches of raw-safe literals ({@link isRawSafeLiteral}).
  */
-export function isRawSafeLiteral(literal: string): boolean {
-  if (literal.length === 0) return false;
-  for (let i = 0; i < literal.length; i++) {
-    const c = literal.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 /* " */ || c === 0x5c /* \ */ || c === 0x2f /* / */) return false;
+export interface RawLiteralScan {
+  /**
+   * When {@link tracked}, the include groups of a literal table (./literal-table.ts); else alternations of the
+   * include literals. None: no event can match.
+   */
+  readonly groups: readonly LiteralGroup[];
+  /** The table's late groups (exclude literals), looked for in candidates only; none when not tracked. */
+  readonly lateGroups: readonly LiteralGroup[];
+  /**
+   * The candidates carry the bits of the table's literals their messages hold ({@link ScannedEvent.held}), and
+   * an event is a candidate when it holds one of {@link includeBits}. Otherwise one occurrence of any literal
+   * makes a candidate, whose literals are unknown.
+   */
+  readonly tracked: boolean;
+  readonly includeBits: number;
+}
+
+/** No rule applies: every event is counted, none is a candidate. */
+export const NO_LITERALS: RawLiteralScan = { groups: [], lateGroups: [], tracked: true, includeBits: 0 };
+
+/**
+ * An event of the payload as the scan found it: its message is decoded on first read (most candidates are
+ * decided by their literals alone, see functions/logs/rule-matcher.ts), as `JSON.parse` would decode it.
+ */
+export class ScannedEvent implements LogEvent {
+  #id: string | undefined;
+  #message: string | undefined;
+  readonly #text: string;
+  readonly #start: number;
+  readonly #messageStart: number;
+  readonly #messageEnd: number;
+
+  constructor(
+    readonly timestamp: number,
+    text: string,
+    start: number,
+    messageStart: number,
+    messageEnd: number,
+    /**
+     * The bits of the scan's literals (its table's) that the message holds in its first MAX_MATCH_CHARS
+     * characters, or -1 when unknown (the message has a `\u` escape or is longer, or the scan is not tracked).
+     */
+    readonly held: number,
+  ) {
+    this.#text = text;
+    this.#start = start;
+    this.#messageStart = messageStart;
+    this.#messageEnd = messageEnd;
   }
-  return true;
+
+  get id(): string {
+    return (this.#id ??= idAt(this.#text, this.#start));
+  }
+
+  get message(): string {
+    return (this.#message ??= messageAt(this.#text, this.#messageStart, this.#messageEnd));
+  }
 }
 
 /** What the walk of an events array found. */
@@ -53,8 +111,8 @@ export interface ScannedEvents {
   readonly count: number;
   readonly firstId: string | undefined;
   readonly lastId: string | undefined;
-  /** The events in which a literal (or a `\u` escape) occurs, parsed, in payload order. */
-  readonly candidates: LogEvent[];
+  /** The events in which an include literal (or a `\u` escape) occurs, in payload order. */
+  readonly candidates: ScannedEvent[];
   /** Index just after the array's `]`. */
   readonly end: number;
 }
@@ -62,53 +120,62 @@ export interface ScannedEvents {
 /**
  * Walks the events array that starts at `start` (its `[`) in `text`.
  *
- * @param searches - global (`g`) expressions of the literals, each an alternation of raw-safe literals
- *   (case-insensitive ones with `i`); none: no event can match. Their `lastIndex` is used and left changed.
+ * @param scan - the literals to look for (their searches' `lastIndex` and `nextEnd` are used and left changed).
  * @returns undefined when the array is not in CloudWatch Logs' serialization (the caller parses it all).
  */
-export function scanEventArray(text: string, start: number, searches: readonly RegExp[]): ScannedEvents | undefined {
+export function scanEventArray(text: string, start: number, scan: RawLiteralScan): ScannedEvents | undefined {
   if (text.charCodeAt(start) !== 0x5b /* [ */) return undefined;
-  const candidates: LogEvent[] = [];
+  const candidates: ScannedEvent[] = [];
   if (text.charCodeAt(start + 1) === 0x5d /* ] */) {
     return { count: 0, firstId: undefined, lastId: undefined, candidates, end: start + 2 };
   }
-  const all = searches.length > 0 ? [...searches, UNICODE_ESCAPE] : [];
-  // Per search, the END of its leftmost match at or after the last position searched from (Infinity: none):
-  // `test` instead of `exec`, so no match object per hit. A match holds no `"` (see the top of this file), so
-  // it cannot straddle a message's quotes: it starts in a message exactly when it ends in it (at or before the
-  // closing quote), and it starts before a message exactly when it ends before the message's start.
-  const next = all.map(() => -1);
-  // The first backslash at or after the last message start looked at (Infinity: none).
-  let nextBackslash = -1;
+  const { groups, lateGroups, tracked, includeBits } = scan;
+  // Per group, the END of its leftmost match at or after where it last searched (Infinity: none). A match
+  // holds no `"` (see the top of this file), so it cannot straddle a message's quotes: it lies in a message
+  // exactly when it ends in it (at or before the closing quote) and at or after the message's start.
+  for (const group of groups) group.nextEnd = -1;
+  for (const group of lateGroups) group.nextEnd = -1;
   let count = 0;
   const firstStart = start + 1;
   let lastStart: number;
   let p = firstStart;
   for (;;) {
-    EVENT.lastIndex = p;
-    if (!EVENT.test(text)) return undefined;
-    const end = EVENT.lastIndex;
+    PLAIN_EVENT.lastIndex = p;
+    let unicode = false;
+    if (!PLAIN_EVENT.test(text)) {
+      EVENT.lastIndex = p;
+      if (!EVENT.test(text)) return undefined;
+      unicode = true;
+    }
+    const end = (unicode ? EVENT : PLAIN_EVENT).lastIndex;
     count++;
     lastStart = p;
-    if (all.length > 0) {
+    if (groups.length > 0) {
       const messageEnd = end - 2;
-      // Found lazily: most events end before the next match of every search, which settles them unread.
+      // Found lazily: most events end before the next match of every group, which settles them unread.
       let messageStart = -1;
-      let hit = false;
-      for (let s = 0; s < all.length && !hit; s++) {
-        let at = next[s]!;
-        if (at > messageEnd) continue;
+      let held = 0;
+      let unknown = unicode;
+      for (let g = 0; g < groups.length; g++) {
+        const group = groups[g]!;
+        if (group.nextEnd > messageEnd) continue;
         if (messageStart < 0) messageStart = text.indexOf(MESSAGE_KEY, p) + MESSAGE_KEY.length;
-        if (at < messageStart) {
-          const search = all[s]!;
-          search.lastIndex = messageStart;
-          next[s] = at = search.test(text) ? search.lastIndex : Infinity;
+        if (!tracked || unknown || messageEnd - messageStart > MAX_MATCH_CHARS) {
+          // The literals cannot be told from the JSON text (or are not tracked): the message will be read.
+          if (nextMatchIn(group, text, messageStart, messageEnd)) unknown = true;
+          continue;
         }
-        hit = at <= messageEnd;
+        held |= literalsInMessage(group, text, messageStart, messageEnd);
       }
-      if (hit) {
-        if (nextBackslash < messageStart) nextBackslash = indexOrInfinity(text, "\\", messageStart);
-        candidates.push(eventAt(text, p, messageStart, messageEnd, nextBackslash));
+      // Unknown: a `\u` escape, or a literal occurs and the scan cannot say which.
+      if (unknown || (held & includeBits) !== 0) {
+        if (messageStart < 0) messageStart = text.indexOf(MESSAGE_KEY, p) + MESSAGE_KEY.length;
+        if (!unknown) {
+          for (let g = 0; g < lateGroups.length; g++) {
+            held |= literalsInMessage(lateGroups[g]!, text, messageStart, messageEnd);
+          }
+        }
+        candidates.push(candidateAt(text, p, messageStart, messageEnd, unknown ? -1 : held));
       }
     }
     const after = text.charCodeAt(end);
@@ -120,40 +187,69 @@ export function scanEventArray(text: string, start: number, searches: readonly R
   }
 }
 
-function indexOrInfinity(text: string, search: string, from: number): number {
-  const at = text.indexOf(search, from);
-  return at < 0 ? Infinity : at;
+/**
+ * Whether `group` has a match in the message `text[messageStart, messageEnd)`; leaves its `nextEnd` at that
+ * match's end, or past the message (searches only resume, so the text is scanned once per group in all).
+ */
+function nextMatchIn(group: LiteralGroup, text: string, messageStart: number, messageEnd: number): boolean {
+  let at = group.nextEnd;
+  if (at > messageEnd) return false;
+  if (at < messageStart) {
+    group.search.lastIndex = messageStart;
+    group.nextEnd = at = group.search.test(text) ? group.search.lastIndex : Infinity;
+  }
+  return at <= messageEnd;
 }
 
-/**
- * The event matched by {@link EVENT} at `start`, as `JSON.parse` would give it (the same fields in the same
- * order, the same values): its id has digits only, its timestamp at most 16 digits (`Number` reads them as
- * JSON does), and a message without escapes is its text as is (a slice, which V8 makes without copying).
- * `firstBackslash` is the first `\` at or after the message's start: when it is the message's only escape, a
- * final `\n` (it is not itself escaped, being the first), the message is the slice before it and a line break.
- */
-function eventAt(
+/** The bits of the literals of `group` in the message `text[messageStart, messageEnd)` (see literalsFrom). */
+function literalsInMessage(group: LiteralGroup, text: string, messageStart: number, messageEnd: number): number {
+  return nextMatchIn(group, text, messageStart, messageEnd)
+    ? literalsFrom(group, text, group.nextEnd, messageStart, messageEnd, true)
+    : 0;
+}
+
+/** The event matched by {@link EVENT} at `start`, its timestamp as `JSON.parse` would read it. */
+function candidateAt(
   text: string,
   start: number,
   messageStart: number,
   messageEnd: number,
-  firstBackslash: number,
-): LogEvent {
-  const escaped = firstBackslash < messageEnd;
-  const idStart = start + '{"id":"'.length;
-  const idEnd = text.indexOf('"', idStart);
-  const timestamp = Number(text.slice(idEnd + '","timestamp":'.length, messageStart - MESSAGE_KEY.length));
-  const message = !escaped
-    ? text.slice(messageStart, messageEnd)
-    : firstBackslash === messageEnd - 2 && text.charCodeAt(messageEnd - 1) === 0x6e /* n */
-      ? // The only escape is the final `\n` (Lambda's text format): no parse needed.
-        `${text.slice(messageStart, messageEnd - 2)}\n`
-      : (JSON.parse(text.slice(messageStart - 1, messageEnd + 1)) as string);
-  return { id: text.slice(idStart, idEnd), timestamp, message };
+  held: number,
+): ScannedEvent {
+  const timestampEnd = messageStart - MESSAGE_KEY.length;
+  let timestampStart = timestampEnd;
+  while (text.charCodeAt(timestampStart - 1) !== 0x3a /* : */) timestampStart--;
+  return new ScannedEvent(timestampAt(text, timestampStart, timestampEnd), text, start, messageStart, messageEnd, held);
+}
+
+/**
+ * The integer of at most 16 digits (EVENT) at `text[from, to)`. Up to 15 digits it is below 2^53, so summing
+ * digits is exact; 16 digits may need rounding, which `Number` does as JSON does. No string is made.
+ */
+function timestampAt(text: string, from: number, to: number): number {
+  if (to - from > 15) return Number(text.slice(from, to));
+  let value = 0;
+  for (let i = from; i < to; i++) value = value * 10 + (text.charCodeAt(i) - 0x30);
+  return value;
+}
+
+/**
+ * The message whose JSON text is `text[messageStart, messageEnd)`, as `JSON.parse` would decode it. Without
+ * escapes it is that text as is (a slice, which V8 makes without copying); when its only escape is a final
+ * `\n` (Lambda's text format), the slice before it and a line break.
+ */
+function messageAt(text: string, messageStart: number, messageEnd: number): string {
+  const raw = text.slice(messageStart, messageEnd);
+  const backslash = raw.indexOf("\\");
+  if (backslash < 0) return raw;
+  if (backslash === raw.length - 2 && raw.charCodeAt(raw.length - 1) === 0x6e /* n */) {
+    return `${raw.slice(0, -2)}\n`;
+  }
+  return JSON.parse(text.slice(messageStart - 1, messageEnd + 1)) as string;
 }
 
 /** The id of the event matched by {@link EVENT} at `start` (digits: no escape to decode). */
 function idAt(text: string, start: number): string {
-  const from = start + '{"id":"'.length;
+  const from = start + ID_START;
   return text.slice(from, text.indexOf('"', from));
 }

@@ -1,14 +1,18 @@
 /**
- * The per-line matching of the rules of one log group, on the hot path (10,000 events per payload): per event
- * as little as it can (the prefilter: one scan of the message for the literals that the applicable rules'
- * include patterns require; most lines contain none and are done), per candidate the rest (the RE2 patterns
- * of the rules whose literals occur, then excludes).
+ * The per-line matching of the rules of one log group, on the hot path (10,000 events per payload): per line as
+ * little as it can. The literals the rules' patterns require are numbered (./literal-table.ts); a line is
+ * reduced to the bits of those it holds, by one scan of the line or, for most events, by the scan of the
+ * payload's JSON text before any event is parsed (./raw-events.ts). Most lines hold no include literal and are
+ * done; a rule is then a mask test, decided outright when its patterns are plain words, and only the RE2
+ * patterns whose literals occur run (on the message, decoded on first need).
  *
  * Rules match the raw message (for Lambda's JSON log format, the whole JSON line) without its final line break,
  * only its first {@link MAX_MATCH_CHARS} characters, with RE2 semantics (functions/shared/user-regexp.ts).
  */
 import { MAX_MATCH_CHARS, type UserPattern } from "../shared/user-regexp.js";
-import { isRawSafeLiteral } from "./raw-events.js";
+import type { LogEvent } from "./decode.js";
+import { isRawSafeLiteral, type LiteralTable, literalGroups, literalsIn, literalTable } from "./literal-table.js";
+import type { RawLiteralScan } from "./raw-events.js";
 import { type CompiledRule, rulesForLogGroup } from "./rule-config.js";
 
 /**
@@ -27,22 +31,30 @@ export function textToMatch(message: string): string {
 
 /** Whether the rule matches a text from {@link textToMatch}: an include pattern matches and no exclude does. */
 export function ruleMatchesText(rule: CompiledRule, text: string): boolean {
-  const line: LineState = { base: text, text };
-  return anyMatches(rule.includePatterns, line) && !anyMatches(rule.excludePatterns, line);
+  const line: LineState = { event: undefined, base: text, text };
+  return (
+    patternsMatch(rule.includePatterns, undefined, 0, line) && !patternsMatch(rule.excludePatterns, undefined, 0, line)
+  );
 }
 
 /**
- * One line as the per-rule checks see it. `base` is the message cut to {@link MAX_MATCH_CHARS} (the final
- * line break still there): literal checks run on it, which is sound (the text rules match is a prefix of it)
- * and exact for literals without line breaks. `text` ({@link textToMatch}) is made on first need, so a line
- * that only meets literal checks costs no string.
+ * One line as the per-rule checks see it, each part made on first need (a line decided by literal bits alone
+ * costs no string): the event, when the line is an event's message (from ./raw-events.ts, its message is
+ * decoded on first read); `base`, the message cut to {@link MAX_MATCH_CHARS} with its final line break, on
+ * which literal checks run (sound, as the text rules match is a prefix of it, and exact for literals without
+ * line breaks); `text` ({@link textToMatch}), what patterns match.
  */
 interface LineState {
-  base: string;
+  event: LogEvent | undefined;
+  base: string | undefined;
   text: string | undefined;
 }
 
-const textOf = (line: LineState): string => (line.text ??= textToMatch(line.base));
+const cut = (message: string): string =>
+  message.length > MAX_MATCH_CHARS ? message.slice(0, MAX_MATCH_CHARS) : message;
+const baseOf = (line: LineState): string => (line.base ??= cut(line.event!.message));
+const textOf = (line: LineState): string => (line.text ??= textToMatch(baseOf(line)));
+
 /**
  * Case-insensitive (ASCII) searches for folded literals: the `i` flag without `u` folds ASCII letters only (V8
  * never maps non-ASCII to ASCII there), which is what the folded literals need (ASCII, without k and s).
@@ -60,223 +72,159 @@ function foldedOccur(searches: readonly RegExp[], text: string): boolean {
   return false;
 }
 
-/**
- * Whether one of `patterns` matches the line; each regex runs only if its prefilter passes. `hits`, when given,
- * says per pattern whether its literals are known to occur (1), known not to (0), or unknown (undefined).
- */
-function anyMatches(
-  patterns: readonly UserPattern[],
-  line: LineState,
-  literals?: readonly (readonly number[] | undefined)[],
-  hits?: Uint8Array,
-): boolean {
-  for (let i = 0; i < patterns.length; i++) {
-    const pattern = patterns[i]!;
-    let known: number | undefined;
-    const indices = literals?.[i];
-    if (indices !== undefined) {
-      known = 0;
-      for (let k = 0; k < indices.length; k++) if (hits![indices[k]!] === 1) known = 1;
-    }
-    if (known === 0) continue;
-    if (pattern.plain) {
-      if (known === 1 || line.base.includes(pattern.source)) return true;
-      continue;
-    }
-    const required = pattern.required;
-    if (
-      known === undefined &&
-      required !== undefined &&
-      !(required.foldCase
-        ? foldedOccur(foldedSearch(required.anyOf), line.base)
-        : literalsOccur(required.anyOf, line.base))
-    ) {
-      continue;
-    }
-    if (pattern.test(textOf(line))) return true;
-  }
-  return false;
-}
-
 function literalsOccur(literals: readonly string[], text: string): boolean {
   for (let i = 0; i < literals.length; i++) if (text.includes(literals[i]!)) return true;
   return false;
 }
 
 /**
- * The rules of one log group, prepared for the per-line loop: the first check of a line is whether it holds
- * any literal that an include pattern requires (most lines hold none and are done): one V8 expression of
- * escaped literals only (no quantifier, so no backtracking beyond one literal per position), a native scan
- * measured faster than a loop of `includes`. A candidate line then records which literals it holds, so most
- * rules are decided by a table look-up. When some include pattern requires no literal, every line is a
- * candidate.
+ * Whether one of `patterns` matches the line. `masks[i]`, when given and not -1, is the bits of pattern i's
+ * literals in the table and `held` the literals the line holds: none held, the pattern cannot match; one held
+ * and the pattern plain (its literal is the pattern), it matches. Otherwise the pattern's own prefilter
+ * decides whether its regex runs.
+ */
+function patternsMatch(
+  patterns: readonly UserPattern[],
+  masks: readonly number[] | undefined,
+  held: number,
+  line: LineState,
+): boolean {
+  for (let i = 0; i < patterns.length; i++) {
+    const pattern = patterns[i]!;
+    const mask = masks === undefined ? -1 : masks[i]!;
+    if (mask !== -1) {
+      if ((mask & held) === 0) continue;
+      if (pattern.plain) return true;
+    } else if (pattern.plain) {
+      if (baseOf(line).includes(pattern.source)) return true;
+      continue;
+    } else {
+      const required = pattern.required;
+      if (
+        required !== undefined &&
+        !(required.foldCase
+          ? foldedOccur(foldedSearch(required.anyOf), baseOf(line))
+          : literalsOccur(required.anyOf, baseOf(line)))
+      ) {
+        continue;
+      }
+    }
+    if (pattern.test(textOf(line))) return true;
+  }
+  return false;
+}
+
+/**
+ * The rules of one log group, prepared for the per-line loop. The literals their patterns require are numbered
+ * in a {@link LiteralTable} (./literal-table.ts): a line is first reduced to the bits of the literals it holds
+ * (one scan; most lines hold none and are done), then each rule is a mask test, and a rule made of plain words
+ * is decided by it. A payload's JSON text is scanned the same way before any event is parsed
+ * ({@link RuleMatcher.rawScan}). Above `MAX_TRACKED_LITERALS` (./literal-table.ts) literals there is no table:
+ * one scan says whether a line holds any include literal, and each rule then checks its own.
  */
 export interface RuleMatcher {
   readonly rules: readonly CompiledRule[];
-  /** The case-sensitive literals, and the case-insensitive (ASCII, lower case) ones. */
-  readonly exact: readonly string[];
-  readonly folded: readonly string[];
-  /** `folded` as case-insensitive searches ({@link foldedSearch}). */
-  readonly foldedSearches: readonly RegExp[];
-  /** Alternations of the same (undefined when there are none): the first check of every line. */
-  readonly exactScan: RegExp | undefined;
-  readonly foldedScan: RegExp | undefined;
-  /** Some include pattern has no literals: no line can be skipped by the first check. */
-  readonly everyLine: boolean;
-  /** More than {@link SCAN_THRESHOLD} literals: a candidate line runs each rule's own checks, no table. */
-  readonly manyLiterals: boolean;
   /**
-   * Per rule, per include pattern: the indices of its literals in `exact` (then `folded`, after them), or
-   * undefined for a pattern without literals. Used when the first check is the includes loop: it records
-   * which literals occur, so a rule none of whose literals occur costs nothing more.
+   * Every literal an include pattern requires, and those of the exclude patterns that can be searched in a
+   * message's JSON text; undefined above `MAX_TRACKED_LITERALS` (./literal-table.ts).
    */
-  readonly includeLiterals: readonly (readonly (readonly number[] | undefined)[])[];
+  readonly table: LiteralTable | undefined;
+  /** The bits of the include patterns' literals: a line holding none matches no rule (unless {@link everyLine}). */
+  readonly includeBits: number;
+  /** Some include pattern has no literals: no line can be skipped by its literals. */
+  readonly everyLine: boolean;
   /**
-   * Per rule, the literals of all its include patterns as bits (bit i: literal i of `includeLiterals`), or -1
-   * when one of them has no literals. With few literals, a rule none of whose bits a line holds cannot match
-   * it (each include pattern's literals are known absent), so it is skipped without a look at its patterns.
+   * Per rule, the bits of all its include patterns' literals, or -1 when one of them has none in the table: a
+   * line holding none of a rule's bits cannot match it, so the rule is skipped without a look at its patterns.
    */
   readonly ruleMasks: readonly number[];
+  /** Per rule, per include (exclude) pattern: the bits of its literals, or -1 when not all are in the table. */
+  readonly includeMasks: readonly (readonly number[])[];
+  readonly excludeMasks: readonly (readonly number[])[];
+  /** Without a table: alternations of the include literals (undefined when none), the first check of a line. */
+  readonly exactScan: RegExp | undefined;
+  readonly foldedScan: RegExp | undefined;
   /**
-   * The literals as global searches over a payload's JSON text (./raw-events.ts): empty when there are no
-   * rules; undefined when some include pattern requires no literal or one that JSON may escape.
+   * The scan of a payload's JSON text (./raw-events.ts): undefined when some include pattern requires no
+   * literal or one that JSON may escape.
    */
-  readonly rawSearches: readonly RegExp[] | undefined;
-  /** The exact literals as one global alternation, when none is a prefix of another. */
-  readonly exactEnumeration: RegExp | undefined;
-  /** The last UTF-16 code unit of each exact literal: the cheap first test of which literal ends a match. */
-  readonly exactLastCodes: Uint16Array;
-  /** Reused for every line (no allocation per line): the line, and which literals occur in it. */
+  readonly rawScan: RawLiteralScan | undefined;
+  /** Reused for every line (no allocation per line). */
   readonly line: LineState;
-  readonly literalHits: Uint8Array;
 }
-
-/** Above this many literals a table of which literals occur costs more than each rule checking its own. */
-export const SCAN_THRESHOLD = 16;
 
 const escapeLiteral = (text: string): string => text.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
 
 /** Prepares {@link matchingRules} for `rules` (the rules of one log group). */
 export function ruleMatcher(rules: readonly CompiledRule[]): RuleMatcher {
-  const exact = new Set<string>();
-  const folded = new Set<string>();
+  const includeExact = new Set<string>();
+  const includeFolded = new Set<string>();
   let everyLine = false;
   for (const rule of rules) {
     for (const pattern of rule.includePatterns) {
       if (pattern.required === undefined) everyLine = true;
-      else for (const literal of pattern.required.anyOf) (pattern.required.foldCase ? folded : exact).add(literal);
+      else
+        for (const literal of pattern.required.anyOf)
+          (pattern.required.foldCase ? includeFolded : includeExact).add(literal);
     }
   }
-  // The `i` flag without `u` folds ASCII letters only (V8 never maps non-ASCII to ASCII there), which is what
-  // the folded literals need: they are ASCII, without k and s.
+  // Exclude literals join the table, looked for late (only in lines with an include literal), when the payload
+  // scan can find them too (or the scan would be lost).
+  const lateExact = new Set<string>();
+  const lateFolded = new Set<string>();
+  for (const rule of rules) {
+    for (const pattern of rule.excludePatterns) {
+      const required = pattern.required;
+      if (required === undefined || !required.anyOf.every(isRawSafeLiteral)) continue;
+      for (const literal of required.anyOf) {
+        if (!(required.foldCase ? includeFolded : includeExact).has(literal)) {
+          (required.foldCase ? lateFolded : lateExact).add(literal);
+        }
+      }
+    }
+  }
+  const lists = [[...includeExact], [...includeFolded], [...lateExact], [...lateFolded]] as const;
+  const table = literalTable(...lists);
+  const bit = new Map<string, number>();
+  // Bits in the table's order; exact (even lists) and folded literals apart, as the same text can be both.
+  let nextBit = 0;
+  lists.forEach((list, l) => {
+    for (const literal of list) bit.set(`${l % 2 === 0 ? "=" : "~"}${literal}`, 1 << nextBit++);
+  });
+  const maskOf = (pattern: UserPattern): number => {
+    const required = pattern.required;
+    if (table === undefined || required === undefined) return -1;
+    let mask = 0;
+    for (const literal of required.anyOf) {
+      const b = bit.get(`${required.foldCase ? "~" : "="}${literal}`);
+      if (b === undefined) return -1;
+      mask |= b;
+    }
+    return mask;
+  };
+  const includeMasks = rules.map((rule) => rule.includePatterns.map(maskOf));
   const scan = (set: Set<string>, flags: string) =>
     set.size === 0 ? undefined : new RegExp([...set].map(escapeLiteral).join("|"), flags);
-  const exactList = [...exact];
-  const foldedList = [...folded];
-  const index = new Map<string, number>();
-  exactList.forEach((literal, i) => index.set(`=${literal}`, i));
-  foldedList.forEach((literal, i) => index.set(`~${literal}`, exactList.length + i));
-  const includeLiterals = rules.map((rule) =>
-    rule.includePatterns.map((pattern) =>
-      pattern.required?.anyOf.map((literal) => index.get(`${pattern.required!.foldCase ? "~" : "="}${literal}`)!),
-    ),
-  );
+  const includeBits = includeMasks.flat().reduce((all, mask) => (mask === -1 ? all : all | mask), 0);
+  const rawSafe = [...includeExact, ...includeFolded].every(isRawSafeLiteral);
   return {
     rules,
-    exact: exactList,
-    folded: foldedList,
-    foldedSearches: foldedSearch(foldedList),
-    exactScan: scan(exact, ""),
-    foldedScan: scan(folded, "i"),
+    table,
+    includeBits,
     everyLine,
-    rawSearches: everyLine || ![...exact, ...folded].every(isRawSafeLiteral) ? undefined : rawSearches(exact, folded),
-    exactEnumeration: enumeration(exactList),
-    exactLastCodes: Uint16Array.from(exactList, (literal) => literal.charCodeAt(literal.length - 1)),
-    manyLiterals: exact.size + folded.size > SCAN_THRESHOLD,
-    includeLiterals,
-    ruleMasks: includeLiterals.map((patterns) =>
-      patterns.some((indices) => indices === undefined)
-        ? -1
-        : patterns.reduce((mask, indices) => indices!.reduce((m, i) => m | (1 << i), mask), 0),
-    ),
-    line: { base: "", text: undefined },
-    literalHits: new Uint8Array(exactList.length + foldedList.length),
+    ruleMasks: includeMasks.map((masks) => (masks.includes(-1) ? -1 : masks.reduce((all, mask) => all | mask, 0))),
+    includeMasks,
+    excludeMasks: rules.map((rule) => rule.excludePatterns.map(maskOf)),
+    exactScan: table === undefined ? scan(includeExact, "") : undefined,
+    foldedScan: table === undefined ? scan(includeFolded, "i") : undefined,
+    rawScan:
+      everyLine || !rawSafe
+        ? undefined
+        : table !== undefined
+          ? { groups: table.groups, lateGroups: table.lateGroups, tracked: true, includeBits }
+          : { groups: literalGroups(lists[0], lists[1]), lateGroups: [], tracked: false, includeBits: 0 },
+    line: { event: undefined, base: undefined, text: undefined },
   };
-}
-
-function rawSearches(exact: Set<string>, folded: Set<string>): RegExp[] {
-  const searches: RegExp[] = [];
-  if (exact.size > 0) searches.push(new RegExp([...exact].map(escapeLiteral).join("|"), "g"));
-  if (folded.size > 0) searches.push(new RegExp([...folded].map(escapeLiteral).join("|"), "gi"));
-  return searches;
-}
-
-/**
- * Fills `matcher.literalHits` for the line; returns the literals that occur as bits (bit i: literal i), which
- * is meaningful when there are at most {@link SCAN_THRESHOLD} literals (the only case it is called in).
- */
-function recordLiterals(matcher: RuleMatcher, line: LineState): number {
-  const hits = matcher.literalHits;
-  let any = 0;
-  const exact = matcher.exact;
-  const base = line.base;
-  const enumerate = matcher.exactEnumeration;
-  if (enumerate !== undefined) {
-    // One scan instead of an `includes` per literal. Restarting one character after each match reports every
-    // position where a literal starts; at one position only one literal can match, as none is a prefix of
-    // another (the condition of exactEnumeration): so every literal that occurs is reported.
-    hits.fill(0, 0, exact.length);
-    const lastCodes = matcher.exactLastCodes;
-    enumerate.lastIndex = 0;
-    // `test`, not `exec`: no match object nor matched string per match. Every literal that ends where the
-    // match ends and occurs there is marked (it occurs); the match's start is the leftmost of those that start
-    // at or after where the search began (one starting there earlier would have been the match), so the
-    // search resumes one character after it, as with `exec` and `m.index + 1`.
-    for (let from0 = 0; enumerate.test(base);) {
-      const end = enumerate.lastIndex;
-      const lastCode = base.charCodeAt(end - 1);
-      let start = end;
-      for (let i = 0; i < exact.length; i++) {
-        if (lastCodes[i] !== lastCode) continue;
-        const from = end - exact[i]!.length;
-        if (from < 0 || !base.startsWith(exact[i]!, from)) continue;
-        hits[i] = 1;
-        any |= 1 << i;
-        if (from >= from0 && from < start) start = from;
-      }
-      from0 = start + 1;
-      enumerate.lastIndex = from0;
-    }
-  } else {
-    for (let i = 0; i < exact.length; i++) {
-      if (base.includes(exact[i]!)) {
-        hits[i] = 1;
-        any |= 1 << i;
-      } else hits[i] = 0;
-    }
-  }
-  const folded = matcher.foldedSearches;
-  for (let i = 0; i < folded.length; i++) {
-    if (folded[i]!.test(base)) {
-      hits[exact.length + i] = 1;
-      any |= 1 << (exact.length + i);
-    } else hits[exact.length + i] = 0;
-  }
-  return any;
-}
-
-/** A global alternation of `literals` when none is a prefix of another (see recordLiterals), else undefined. */
-function enumeration(literals: readonly string[]): RegExp | undefined {
-  if (literals.length === 0 || literals.includes("")) return undefined;
-  for (const a of literals) for (const b of literals) if (a !== b && b.startsWith(a)) return undefined;
-  return new RegExp(literals.map(escapeLiteral).join("|"), "g");
-}
-
-function holdsLiteral(matcher: RuleMatcher, line: LineState): boolean {
-  return (
-    (matcher.exactScan !== undefined && matcher.exactScan.test(line.base)) ||
-    (matcher.foldedScan !== undefined && matcher.foldedScan.test(line.base))
-  );
 }
 
 /**
@@ -287,36 +235,66 @@ function holdsLiteral(matcher: RuleMatcher, line: LineState): boolean {
 export function matchingRules(matcher: RuleMatcher, message: string, out: CompiledRule[]): CompiledRule[] {
   out.length = 0;
   const line = matcher.line;
-  line.base = message.length > MAX_MATCH_CHARS ? message.slice(0, MAX_MATCH_CHARS) : message;
+  line.event = undefined;
+  line.base = cut(message);
   line.text = undefined;
-  const rules = matcher.rules;
-  if (matcher.manyLiterals) {
-    // Many literals: one scan says whether any occurs; each rule then checks its own.
-    if (!matcher.everyLine && !holdsLiteral(matcher, line)) return out;
-    for (let r = 0; r < rules.length; r++) {
-      const rule = rules[r]!;
-      if (anyMatches(rule.includePatterns, line) && !anyMatches(rule.excludePatterns, line)) out.push(rule);
+  const table = matcher.table;
+  if (table === undefined) {
+    // Many literals: one scan says whether any include literal occurs; each rule then checks its own.
+    if (
+      !matcher.everyLine &&
+      !(matcher.exactScan?.test(line.base) === true || matcher.foldedScan?.test(line.base) === true)
+    ) {
+      return out;
     }
+    for (const rule of matcher.rules) if (ruleMatchesLine(rule, undefined, undefined, 0, line)) out.push(rule);
     return out;
   }
-  // Few literals: the includes loop records which occur, so most rules are decided by a table look-up.
-  // The alternations reject most lines in one native scan; the loop then says which literals a candidate holds.
-  // With the one-scan enumeration, recording the literals is that first check.
-  if (!matcher.everyLine && matcher.exactEnumeration === undefined && !holdsLiteral(matcher, line)) return out;
-  const held = recordLiterals(matcher, line);
-  if (held === 0 && !matcher.everyLine) return out;
-  const literalHits = matcher.literalHits;
-  const ruleMasks = matcher.ruleMasks;
+  const held = literalsIn(table.groups, line.base);
+  if (!matcher.everyLine && (held & matcher.includeBits) === 0) return out;
+  return rulesHolding(matcher, held | literalsIn(table.lateGroups, line.base), out);
+}
+
+/**
+ * {@link matchingRules} for an event whose literals are known: `held`, the bits of the literals of
+ * `matcher.table` that occur in its message's first {@link MAX_MATCH_CHARS} characters (from the payload scan,
+ * ./raw-events.ts). The message is read only if a pattern that is not a plain word must run.
+ */
+export function matchingEventRules(
+  matcher: RuleMatcher,
+  event: LogEvent,
+  held: number,
+  out: CompiledRule[],
+): CompiledRule[] {
+  out.length = 0;
+  const line = matcher.line;
+  line.event = event;
+  line.base = undefined;
+  line.text = undefined;
+  return rulesHolding(matcher, held, out);
+}
+
+function rulesHolding(matcher: RuleMatcher, held: number, out: CompiledRule[]): CompiledRule[] {
+  const { rules, ruleMasks, includeMasks, excludeMasks, line } = matcher;
   for (let r = 0; r < rules.length; r++) {
     const mask = ruleMasks[r]!;
     if (mask !== -1 && (mask & held) === 0) continue;
-    const rule = rules[r]!;
-    const literals = matcher.includeLiterals[r]!;
-    if (anyMatches(rule.includePatterns, line, literals, literalHits) && !anyMatches(rule.excludePatterns, line)) {
-      out.push(rule);
-    }
+    if (ruleMatchesLine(rules[r]!, includeMasks[r], excludeMasks[r], held, line)) out.push(rules[r]!);
   }
   return out;
+}
+
+function ruleMatchesLine(
+  rule: CompiledRule,
+  includeMasks: readonly number[] | undefined,
+  excludeMasks: readonly number[] | undefined,
+  held: number,
+  line: LineState,
+): boolean {
+  return (
+    patternsMatch(rule.includePatterns, includeMasks, held, line) &&
+    !patternsMatch(rule.excludePatterns, excludeMasks, held, line)
+  );
 }
 
 /** Per rule list, per set of applicable rules: the prepared matcher. */
@@ -332,9 +310,9 @@ export function matcherFor(rules: readonly CompiledRule[], applicable: readonly 
 }
 
 /**
- * The literal searches of the rules that apply to `logGroup`, for a payload's JSON text ({@link
- * RuleMatcher.rawSearches}): what `decodeForRules` needs to skip the events no rule can match.
+ * The literal scan of the rules that apply to `logGroup`, for a payload's JSON text ({@link
+ * RuleMatcher.rawScan}): what `decodeForRules` needs to skip the events no rule can match.
  */
-export function rawLiteralSearches(rules: readonly CompiledRule[], logGroup: string): readonly RegExp[] | undefined {
-  return matcherFor(rules, rulesForLogGroup(rules, logGroup)).rawSearches;
+export function rawLiteralSearches(rules: readonly CompiledRule[], logGroup: string): RawLiteralScan | undefined {
+  return matcherFor(rules, rulesForLogGroup(rules, logGroup)).rawScan;
 }

@@ -7,7 +7,8 @@ import type { LogEvent, SubscriptionPayload } from "./decode.js";
 import { addToMinute, type MinuteCounts } from "./minutes.js";
 import { logEventContext, normalizeLogEvent, type LogEventContext, type NormalizedLogEvent } from "./normalize.js";
 import { type CompiledRule, rulesForLogGroup } from "./rule-config.js";
-import { matcherFor, matchingRules } from "./rule-matcher.js";
+import type { RawLiteralScan, ScannedEvent } from "./raw-events.js";
+import { matcherFor, matchingEventRules, matchingRules } from "./rule-matcher.js";
 
 export { LogRuleConfigError, type LogRuleIssue } from "../shared/errors.js";
 export {
@@ -22,10 +23,10 @@ export {
 } from "./rule-config.js";
 export {
   matchingRules,
+  matchingEventRules,
   rawLiteralSearches,
   ruleMatcher,
   ruleMatchesText,
-  SCAN_THRESHOLD,
   textToMatch,
   type RuleMatcher,
 } from "./rule-matcher.js";
@@ -43,7 +44,10 @@ export interface RuleMatch {
 }
 
 /** The payload fields evaluation reads. */
-export type EvaluatedPayload = Pick<SubscriptionPayload, "logGroup" | "logStream" | "logEvents">;
+export interface EvaluatedPayload extends Pick<SubscriptionPayload, "logGroup" | "logStream" | "logEvents"> {
+  /** The scan whose table the events' `held` bits refer to (decode-for-rules.ts), if they have them. */
+  readonly literalScan?: RawLiteralScan;
+}
 
 /**
  * Evaluates every rule on a payload.
@@ -61,13 +65,18 @@ export function evaluate(rules: readonly CompiledRule[], payload: EvaluatedPaylo
   const normalized = new Map<LogEvent, NormalizedLogEvent>();
   const events = payload.logEvents;
   const matched: CompiledRule[] = [];
+  // The events' literal bits are the matcher's own when its scan found them (the same table, bit for bit).
+  const bitsKnown = payload.literalScan !== undefined && payload.literalScan === matcher.rawScan;
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
-    matchingRules(matcher, event.message, matched);
+    const held = bitsKnown ? (event as ScannedEvent).held : -1;
+    if (held >= 0) matchingEventRules(matcher, event, held, matched);
+    else matchingRules(matcher, event.message, matched);
     for (let r = 0; r < matched.length; r++) record(matches, matched[r]!, event, context, normalized);
   }
   // The matcher outlives the payload: its last line may be a slice of the payload's whole JSON text.
-  matcher.line.base = "";
+  matcher.line.event = undefined;
+  matcher.line.base = undefined;
   matcher.line.text = undefined;
   return matches;
 }
