@@ -138,6 +138,11 @@ export interface RuleMatcher {
    * line holding none of a rule's bits cannot match it, so the rule is skipped without a look at its patterns.
    */
   readonly ruleMasks: readonly number[];
+  /**
+   * Per rule, when all its patterns are plain words in the table (most rules): the bits of its excludes' words
+   * (the rule matches a line holding one of its {@link ruleMasks} and none of these); else -1.
+   */
+  readonly wordExcludeMasks: readonly number[];
   /** Per rule, per include (exclude) pattern: the bits of its literals, or -1 when not all are in the table. */
   readonly includeMasks: readonly (readonly number[])[];
   readonly excludeMasks: readonly (readonly number[])[];
@@ -203,6 +208,9 @@ export function ruleMatcher(rules: readonly CompiledRule[]): RuleMatcher {
     return mask;
   };
   const includeMasks = rules.map((rule) => rule.includePatterns.map(maskOf));
+  const excludeMasks = rules.map((rule) => rule.excludePatterns.map(maskOf));
+  const wordsOnly = (patterns: readonly UserPattern[], masks: readonly number[]) =>
+    patterns.every((pattern, i) => pattern.plain && masks[i] !== -1);
   const scan = (set: Set<string>, flags: string) =>
     set.size === 0 ? undefined : new RegExp([...set].map(escapeLiteral).join("|"), flags);
   const includeBits = includeMasks.flat().reduce((all, mask) => (mask === -1 ? all : all | mask), 0);
@@ -213,8 +221,13 @@ export function ruleMatcher(rules: readonly CompiledRule[]): RuleMatcher {
     includeBits,
     everyLine,
     ruleMasks: includeMasks.map((masks) => (masks.includes(-1) ? -1 : masks.reduce((all, mask) => all | mask, 0))),
+    wordExcludeMasks: rules.map((rule, r) =>
+      wordsOnly(rule.includePatterns, includeMasks[r]!) && wordsOnly(rule.excludePatterns, excludeMasks[r]!)
+        ? excludeMasks[r]!.reduce((all, mask) => all | mask, 0)
+        : -1,
+    ),
     includeMasks,
-    excludeMasks: rules.map((rule) => rule.excludePatterns.map(maskOf)),
+    excludeMasks,
     exactScan: table === undefined ? scan(includeExact, "") : undefined,
     foldedScan: table === undefined ? scan(includeFolded, "i") : undefined,
     rawScan:
@@ -275,10 +288,15 @@ export function matchingEventRules(
 }
 
 function rulesHolding(matcher: RuleMatcher, held: number, out: CompiledRule[]): CompiledRule[] {
-  const { rules, ruleMasks, includeMasks, excludeMasks, line } = matcher;
+  const { rules, ruleMasks, wordExcludeMasks, includeMasks, excludeMasks, line } = matcher;
   for (let r = 0; r < rules.length; r++) {
     const mask = ruleMasks[r]!;
     if (mask !== -1 && (mask & held) === 0) continue;
+    const excluded = wordExcludeMasks[r]!;
+    if (excluded !== -1) {
+      if ((excluded & held) === 0) out.push(rules[r]!);
+      continue;
+    }
     if (ruleMatchesLine(rules[r]!, includeMasks[r], excludeMasks[r], held, line)) out.push(rules[r]!);
   }
   return out;
