@@ -95,12 +95,12 @@ export function literalGroups(exact: readonly string[], folded: readonly string[
 }
 
 /**
- * Most literals in one alternation. V8 scans a wide alternation slower than two narrow ones over the same text
- * (its skip tables lose their reach as each position's set of possible characters grows): on the benchmark
- * payloads, 10 to 15 literals in groups of at most 8 scanned in 0.6–0.85× the time of one alternation, and
- * in groups of 4 slower again (a pass per group).
+ * Most literals in one alternation. A narrower alternation scans faster in V8 (its skip tables lose reach as
+ * each position's set of possible characters grows) but each group is another pass over the text, and which
+ * wins depends on the literals: on the three benchmark rule sets (`npm run bench:logs`), groups of at most 8
+ * instead of one saved 0.3 ms per payload on one set and cost 1 ms on another. So a typical set is one pass.
  */
-const GROUP_SIZE = 8;
+const GROUP_SIZE = 16;
 
 /** `literals` as groups of at most {@link GROUP_SIZE}, of balanced sizes, their bits from `firstBit` on. */
 function chunks(literals: readonly string[], firstBit: number, foldCase: boolean): LiteralGroup[] {

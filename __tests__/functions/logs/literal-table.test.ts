@@ -41,8 +41,8 @@ function expectedBits(exact: readonly string[], folded: readonly string[], text:
 let split = 0;
 
 function generatedTable(next: () => number) {
-  // Up to 14 literals: more than one group (at most 8 literals each) often enough.
-  const exact = [...new Set(Array.from({ length: 1 + Math.floor(next() * 14) }, () => word(next, 1, 4, ALPHABET)))];
+  // Up to 24 literals: more than one group (at most 16 literals each) often enough.
+  const exact = [...new Set(Array.from({ length: 1 + Math.floor(next() * 24) }, () => word(next, 1, 4, ALPHABET)))];
   const folded =
     next() < 0.5
       ? [...new Set(Array.from({ length: Math.floor(next() * 3) }, () => foldAscii(word(next, 1, 3, ALPHABET))))]
@@ -65,7 +65,7 @@ test("the bits are exactly the literals that occur in a line (20,000 generated p
     if (expected !== 0) nonEmpty++;
   }
   expect(nonEmpty).toBeGreaterThan(10_000);
-  expect(split).toBeGreaterThan(4_000);
+  expect(split).toBeGreaterThan(2_000);
 });
 
 test("in a JSON string's text, the bits are the literals of the decoded string (20,000 generated pairs)", () => {
