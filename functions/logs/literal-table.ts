@@ -29,6 +29,12 @@ export interface LiteralGroup {
   readonly bits: readonly number[];
   /** Per literal: its last UTF-16 code unit (lower case when folding), the cheap first test of a match's end. */
   readonly lastCodes: Uint16Array;
+  /**
+   * Per ASCII code, the first literal ending with it (-1: none), the others chained by {@link nextEnding};
+   * index 128 heads the literals ending with a non-ASCII code. So a match looks at its candidates only.
+   */
+  readonly firstEnding: Int8Array;
+  readonly nextEnding: Int8Array;
   /** Per literal: the bits of the group's other literals that are prefixes of it (they occur where it does). */
   readonly prefixBits: readonly number[];
   /** The length of the longest literal. */
@@ -116,12 +122,22 @@ function chunks(literals: readonly string[], firstBit: number, foldCase: boolean
 function literalGroup(literals: readonly string[], firstBit: number, foldCase: boolean): LiteralGroup {
   const bits = literals.map((_, i) => 1 << (firstBit + i));
   const byLength = [...literals].sort((a, b) => b.length - a.length);
+  const lastCodes = Uint16Array.from(literals, (literal) => literal.charCodeAt(literal.length - 1));
+  const firstEnding = new Int8Array(129).fill(-1);
+  const nextEnding = new Int8Array(literals.length).fill(-1);
+  for (let k = literals.length - 1; k >= 0; k--) {
+    const head = Math.min(lastCodes[k]!, 128);
+    nextEnding[k] = firstEnding[head]!;
+    firstEnding[head] = k;
+  }
   return {
     search: new RegExp(byLength.map(escapeLiteral).join("|"), foldCase ? "gi" : "g"),
     foldCase,
     literals,
     bits,
-    lastCodes: Uint16Array.from(literals, (literal) => literal.charCodeAt(literal.length - 1)),
+    lastCodes,
+    firstEnding,
+    nextEnding,
     prefixBits: literals.map((literal) =>
       literals.reduce((mask, other, j) => (other !== literal && literal.startsWith(other) ? mask | bits[j]! : mask), 0),
     ),
@@ -162,14 +178,14 @@ export function literalsFrom(
   limit: number,
   inJsonString: boolean,
 ): number {
-  const { literals, lastCodes, bits, search } = group;
+  const { literals, lastCodes, firstEnding, nextEnding, bits, search } = group;
   let held = 0;
   while (end <= limit) {
     let code = text.charCodeAt(end - 1);
     if (group.foldCase && code >= 0x41 && code <= 0x5a) code |= 0x20;
     let start = end;
     let longest = -1;
-    for (let k = 0; k < literals.length; k++) {
+    for (let k = firstEnding[code < 128 ? code : 128]!; k >= 0; k = nextEnding[k]!) {
       if (lastCodes[k] !== code) continue;
       const literal = literals[k]!;
       const at = end - literal.length;
