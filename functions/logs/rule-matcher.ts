@@ -12,7 +12,8 @@
 import { MAX_MATCH_CHARS, type UserPattern } from "../shared/user-regexp.js";
 import type { LogEvent } from "./decode.js";
 import { isRawSafeLiteral, type LiteralTable, literalGroups, literalsIn, literalTable } from "./literal-table.js";
-import type { RawLiteralScan } from "./raw-events.js";
+import type { RawLiteralScan, ScannedEvent } from "./raw-events.js";
+import { testableOnJsonText } from "./raw-pattern.js";
 import { type CompiledRule, rulesForLogGroup } from "./rule-config.js";
 
 /**
@@ -31,10 +32,8 @@ export function textToMatch(message: string): string {
 
 /** Whether the rule matches a text from {@link textToMatch}: an include pattern matches and no exclude does. */
 export function ruleMatchesText(rule: CompiledRule, text: string): boolean {
-  const line: LineState = { event: undefined, base: text, text };
-  return (
-    patternsMatch(rule.includePatterns, undefined, 0, line) && !patternsMatch(rule.excludePatterns, undefined, 0, line)
-  );
+  const line: LineState = { event: undefined, base: text, text, scanned: false, json: undefined };
+  return ruleMatchesLine(rule, undefined, undefined, 0, line);
 }
 
 /**
@@ -48,12 +47,19 @@ interface LineState {
   event: LogEvent | undefined;
   base: string | undefined;
   text: string | undefined;
+  /**
+   * The event is one the payload scan read, its literals known ({@link ScannedEvent}): patterns that answer the
+   * same on its message's JSON text (./raw-pattern.ts) run on that, `json`, and the message is not decoded.
+   */
+  scanned: boolean;
+  json: string | undefined;
 }
 
 const cut = (message: string): string =>
   message.length > MAX_MATCH_CHARS ? message.slice(0, MAX_MATCH_CHARS) : message;
 const baseOf = (line: LineState): string => (line.base ??= cut(line.event!.message));
 const textOf = (line: LineState): string => (line.text ??= textToMatch(baseOf(line)));
+const jsonOf = (line: LineState): string => (line.json ??= (line.event as ScannedEvent).jsonText);
 
 /**
  * Case-insensitive (ASCII) searches for folded literals: the `i` flag without `u` folds ASCII letters only (V8
@@ -77,21 +83,28 @@ function literalsOccur(literals: readonly string[], text: string): boolean {
   return false;
 }
 
+/** What a rule's patterns need beyond their sources, per pattern (see {@link patternsMatch}). */
+interface PatternPlan {
+  /** The bits of each pattern's literals in the table, or -1 when not all are in it. */
+  readonly masks: readonly number[];
+  /** Whether each pattern answers the same on a message's JSON text (./raw-pattern.ts). */
+  readonly onJsonText: readonly boolean[];
+}
+
 /**
- * Whether one of `patterns` matches the line. `masks[i]`, when given and not -1, is the bits of pattern i's
- * literals in the table and `held` the literals the line holds: none held, the pattern cannot match; one held
- * and the pattern plain (its literal is the pattern), it matches. Otherwise the pattern's own prefilter
- * decides whether its regex runs.
+ * Whether one of `patterns` matches the line. With a plan, `held` is the literals the line holds: a pattern
+ * none of whose literals is held cannot match; one held and the pattern plain (its literal is the pattern),
+ * it matches. Otherwise the pattern's own prefilter decides whether its regex runs.
  */
 function patternsMatch(
   patterns: readonly UserPattern[],
-  masks: readonly number[] | undefined,
+  plan: PatternPlan | undefined,
   held: number,
   line: LineState,
 ): boolean {
   for (let i = 0; i < patterns.length; i++) {
     const pattern = patterns[i]!;
-    const mask = masks === undefined ? -1 : masks[i]!;
+    const mask = plan === undefined ? -1 : plan.masks[i]!;
     if (mask !== -1) {
       if ((mask & held) === 0) continue;
       if (pattern.plain) return true;
@@ -109,7 +122,8 @@ function patternsMatch(
         continue;
       }
     }
-    if (pattern.test(textOf(line))) return true;
+    const subject = line.scanned && plan!.onJsonText[i] ? jsonOf(line) : textOf(line);
+    if (pattern.test(subject)) return true;
   }
   return false;
 }
@@ -143,9 +157,9 @@ export interface RuleMatcher {
    * (the rule matches a line holding one of its {@link ruleMasks} and none of these); else -1.
    */
   readonly wordExcludeMasks: readonly number[];
-  /** Per rule, per include (exclude) pattern: the bits of its literals, or -1 when not all are in the table. */
-  readonly includeMasks: readonly (readonly number[])[];
-  readonly excludeMasks: readonly (readonly number[])[];
+  /** Per rule, what its include (exclude) patterns need: their literals' bits, where they may run. */
+  readonly includePlans: readonly PatternPlan[];
+  readonly excludePlans: readonly PatternPlan[];
   /** Without a table: alternations of the include literals (undefined when none), the first check of a line. */
   readonly exactScan: RegExp | undefined;
   readonly foldedScan: RegExp | undefined;
@@ -209,6 +223,10 @@ export function ruleMatcher(rules: readonly CompiledRule[]): RuleMatcher {
   };
   const includeMasks = rules.map((rule) => rule.includePatterns.map(maskOf));
   const excludeMasks = rules.map((rule) => rule.excludePatterns.map(maskOf));
+  const plan = (patterns: readonly UserPattern[], masks: readonly number[]): PatternPlan => ({
+    masks,
+    onJsonText: patterns.map((pattern) => !pattern.plain && testableOnJsonText(pattern.source)),
+  });
   const wordsOnly = (patterns: readonly UserPattern[], masks: readonly number[]) =>
     patterns.every((pattern, i) => pattern.plain && masks[i] !== -1);
   const scan = (set: Set<string>, flags: string) =>
@@ -226,8 +244,8 @@ export function ruleMatcher(rules: readonly CompiledRule[]): RuleMatcher {
         ? excludeMasks[r]!.reduce((all, mask) => all | mask, 0)
         : -1,
     ),
-    includeMasks,
-    excludeMasks,
+    includePlans: rules.map((rule, r) => plan(rule.includePatterns, includeMasks[r]!)),
+    excludePlans: rules.map((rule, r) => plan(rule.excludePatterns, excludeMasks[r]!)),
     exactScan: table === undefined ? scan(includeExact, "") : undefined,
     foldedScan: table === undefined ? scan(includeFolded, "i") : undefined,
     rawScan:
@@ -236,7 +254,7 @@ export function ruleMatcher(rules: readonly CompiledRule[]): RuleMatcher {
         : table !== undefined
           ? { groups: table.groups, lateGroups: table.lateGroups, tracked: true, includeBits }
           : { groups: literalGroups(lists[0], lists[1]), lateGroups: [], tracked: false, includeBits: 0 },
-    line: { event: undefined, base: undefined, text: undefined },
+    line: { event: undefined, base: undefined, text: undefined, scanned: false, json: undefined },
   };
 }
 
@@ -251,6 +269,8 @@ export function matchingRules(matcher: RuleMatcher, message: string, out: Compil
   line.event = undefined;
   line.base = cut(message);
   line.text = undefined;
+  line.scanned = false;
+  line.json = undefined;
   const table = matcher.table;
   if (table === undefined) {
     // Many literals: one scan says whether any include literal occurs; each rule then checks its own.
@@ -275,7 +295,7 @@ export function matchingRules(matcher: RuleMatcher, message: string, out: Compil
  */
 export function matchingEventRules(
   matcher: RuleMatcher,
-  event: LogEvent,
+  event: ScannedEvent,
   held: number,
   out: CompiledRule[],
 ): CompiledRule[] {
@@ -284,11 +304,13 @@ export function matchingEventRules(
   line.event = event;
   line.base = undefined;
   line.text = undefined;
+  line.scanned = true;
+  line.json = undefined;
   return rulesHolding(matcher, held, out);
 }
 
 function rulesHolding(matcher: RuleMatcher, held: number, out: CompiledRule[]): CompiledRule[] {
-  const { rules, ruleMasks, wordExcludeMasks, includeMasks, excludeMasks, line } = matcher;
+  const { rules, ruleMasks, wordExcludeMasks, includePlans, excludePlans, line } = matcher;
   for (let r = 0; r < rules.length; r++) {
     const mask = ruleMasks[r]!;
     if (mask !== -1 && (mask & held) === 0) continue;
@@ -297,21 +319,21 @@ function rulesHolding(matcher: RuleMatcher, held: number, out: CompiledRule[]): 
       if ((excluded & held) === 0) out.push(rules[r]!);
       continue;
     }
-    if (ruleMatchesLine(rules[r]!, includeMasks[r], excludeMasks[r], held, line)) out.push(rules[r]!);
+    if (ruleMatchesLine(rules[r]!, includePlans[r], excludePlans[r], held, line)) out.push(rules[r]!);
   }
   return out;
 }
 
 function ruleMatchesLine(
   rule: CompiledRule,
-  includeMasks: readonly number[] | undefined,
-  excludeMasks: readonly number[] | undefined,
+  includePlan: PatternPlan | undefined,
+  excludePlan: PatternPlan | undefined,
   held: number,
   line: LineState,
 ): boolean {
   return (
-    patternsMatch(rule.includePatterns, includeMasks, held, line) &&
-    !patternsMatch(rule.excludePatterns, excludeMasks, held, line)
+    patternsMatch(rule.includePatterns, includePlan, held, line) &&
+    !patternsMatch(rule.excludePatterns, excludePlan, held, line)
   );
 }
 

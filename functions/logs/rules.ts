@@ -70,7 +70,7 @@ export function evaluate(rules: readonly CompiledRule[], payload: EvaluatedPaylo
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
     const held = bitsKnown ? (event as ScannedEvent).held : -1;
-    if (held >= 0) matchingEventRules(matcher, event, held, matched);
+    if (held >= 0) matchingEventRules(matcher, event as ScannedEvent, held, matched);
     else matchingRules(matcher, event.message, matched);
     for (let r = 0; r < matched.length; r++) record(matches, matched[r]!, event, context, normalized);
   }
@@ -78,6 +78,7 @@ export function evaluate(rules: readonly CompiledRule[], payload: EvaluatedPaylo
   matcher.line.event = undefined;
   matcher.line.base = undefined;
   matcher.line.text = undefined;
+  matcher.line.json = undefined;
   return matches;
 }
 

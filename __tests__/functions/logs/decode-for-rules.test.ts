@@ -91,6 +91,10 @@ const PATTERNS = [
   "nERROR",
   "tinfo",
   "nx",
+  // Patterns run on the JSON text of the candidates (functions/logs/raw-pattern.ts), and one that is not.
+  "E[R]+OR",
+  "x\\w*y",
+  "n[E]RROR",
 ];
 
 /** Excludes: a word, a prefix of an include literal, a folded one, one that JSON may escape. */
