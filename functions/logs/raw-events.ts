@@ -26,17 +26,27 @@ import { type LiteralGroup, literalsFrom } from "./literal-table.js";
 export { isRawSafeLiteral } from "./literal-table.js";
 
 /**
- * One event as CloudWatch Logs writes it; the message is a JSON string (no raw `"`, `\` or control
- * character; escapes as the grammar allows). Timestamps of up to 16 digits are always finite numbers.
- * Sticky: it matches at `lastIndex` only. {@link PLAIN_EVENT} is the same without `\u` escapes, the common
- * case, in which the JSON text of the message says exactly which literals it holds.
+ * A timestamp of at most 16 digits, which JSON reads as a finite number (exactly, up to 15). The 15 optional
+ * digits are nested groups rather than `[0-9]{0,15}`, which V8 runs as a counted loop, markedly slower: the
+ * bounded forms of the id and the timestamp took 0.4 ms of the 2.1 ms this expression spends on a 10,000-event
+ * payload.
  */
-const EVENT =
-  // eslint-disable-next-line no-control-regex -- JSON strings cannot hold raw control characters (RFC 8259 §7)
-  /\{"id":"[0-9]{1,64}","timestamp":(?:0|[1-9][0-9]{0,15}),"message":"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"\}/y;
-const PLAIN_EVENT =
-  // eslint-disable-next-line no-control-regex -- as EVENT
-  /\{"id":"[0-9]{1,64}","timestamp":(?:0|[1-9][0-9]{0,15}),"message":"[^"\\\x00-\x1f]*(?:\\["\\/bfnrt][^"\\\x00-\x1f]*)*"\}/y;
+const TIMESTAMP = `(?:0|[1-9]${"(?:[0-9]".repeat(15)}${")?".repeat(15)})`;
+/** A message's characters between escapes: anything but `"`, `\` and control characters (RFC 8259 §7). */
+const UNESCAPED = String.raw`[^"\\\x00-\x1f]*`;
+const EVENT_HEAD = String.raw`\{"id":"[0-9]+","timestamp":${TIMESTAMP},"message":"`;
+
+/**
+ * One event as CloudWatch Logs writes it; the message is a JSON string (no raw `"`, `\` or control
+ * character; escapes as the grammar allows). Sticky: it matches at `lastIndex` only. {@link PLAIN_EVENT} is
+ * the same without `\u` escapes, the common case, in which the JSON text of the message says exactly which
+ * literals it holds.
+ */
+const EVENT = new RegExp(
+  String.raw`${EVENT_HEAD}${UNESCAPED}(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})${UNESCAPED})*"\}`,
+  "y",
+);
+const PLAIN_EVENT = new RegExp(String.raw`${EVENT_HEAD}${UNESCAPED}(?:\\["\\/bfnrt]${UNESCAPED})*"\}`, "y");
 
 /** Where the message's text starts within an event matched by {@link EVENT}. */
 const MESSAGE_KEY = ',"message":"';
