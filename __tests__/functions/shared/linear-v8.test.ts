@@ -132,6 +132,7 @@ describe("accepted patterns on hostile input (correctness; the benchmarks measur
     ["a\\s+b", `a${" ".repeat(MiB)}`, "a \tb"],
     ["\\bERROR\\b", "ERRORS".repeat(MiB / 6), " ERROR "],
     ["status=5\\d\\d", "status=5".repeat(MiB / 8), "status=503"],
+    ["x\\d{0,15}\\d+y", `x${"1".repeat(MiB)}`, "x1y"], // 16 choices before the run
     ["x[0-9]{0,3}[0-9]{0,3}y", `x${"1".repeat(16 * 1024)}`.repeat(64), "x1234y"],
   ])("%s on a hostile MiB: RE2's answer, and with a match appended too", (source, hostile, match) => {
     const pattern = compileUserPattern(source);
