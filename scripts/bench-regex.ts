@@ -7,10 +7,13 @@
  *    engine, re2-wasm (Google's RE2 compiled to WebAssembly) and re2js (a JavaScript port of RE2).
  * 2. The rule engine (compileRules + evaluate) on 64 lines of 16 KiB of near misses plus two matching lines,
  *    with the five `.*` rules of issue #10: the time and the exact counts.
+ * 3. The patterns of the benchmarks' rule sets that run on V8 (functions/shared/linear-v8.ts): time per line
+ *    on re2js and on their V8 translation, on ordinary lines holding a near miss of each.
  */
 import { setFlagsFromString } from "node:v8";
 import { RE2JS } from "re2js";
 import { compileRules, evaluate } from "../functions/logs/rules";
+import { translateToV8 } from "../functions/shared/linear-v8";
 import type { LogsResult } from "../functions/logs/index";
 import { median } from "./lib/import-time";
 import { HEAP_LIMIT_MB, startLogsBenchWorld } from "./lib/logs-bench-world";
@@ -205,6 +208,61 @@ export function enginesTable(rows: EngineRow[]): string {
   ].join("\n");
 }
 
+/** The patterns of BENCH_RULES and REALISTIC_PATTERNS that run on V8 (the others are plain words). */
+export const V8_SUBSET_PATTERNS = [
+  "duration=\\d\\d\\d\\d+ms",
+  "status=5\\d\\d",
+  "status=5[0-9][0-9]",
+  "timeout after [0-9]+ ms",
+  "\\bERROR\\b",
+  "(?i)throttl",
+  "Runtime\\.OutOfMemory",
+];
+
+export interface SubsetRow {
+  pattern: string;
+  re2jsNs: number;
+  v8Ns: number;
+}
+
+/**
+ * Each pattern on 10,000 ordinary lines that hold a near miss of every one (`duration=123ms`, `status=200`,
+ * `timeout after 5 s`, `ERRORS`, `throt`, `Runtime.OutOfMem`): nothing matches, every line is searched to its
+ * end, as the lines that pass the prefilter are. Nanoseconds per line, median of 5 rounds.
+ */
+export function measureSubset(): SubsetRow[] {
+  const lines = ordinaryLines().map((line) => `${line} status=200 timeout after 5 s ERRORS=0 throt Runtime.OutOfMem`);
+  const perLine = (test: (line: string) => boolean): number => {
+    const times: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      const started = performance.now();
+      for (const line of lines) if (test(line)) throw new Error("a near miss matched");
+      times.push(performance.now() - started);
+    }
+    return (median(times) * 1e6) / lines.length;
+  };
+  return V8_SUBSET_PATTERNS.map((pattern) => {
+    const v8 = translateToV8(pattern);
+    if (v8 === undefined) throw new Error(`${pattern} is no longer in the V8 subset`);
+    const re = RE2JS.compile(pattern);
+    return { pattern, re2jsNs: perLine((line) => re.test(line)), v8Ns: perLine((line) => v8.test(line)) };
+  });
+}
+
+export function subsetTable(rows: SubsetRow[]): string {
+  return [
+    "Workload: the rule sets' patterns that run on V8, each on 10,000 ordinary log lines (~175 characters) " +
+      "holding a near miss of every one. Time per line, median of 5 rounds.",
+    "",
+    "| pattern | re2js | V8 translation | speed-up |",
+    "|---|---:|---:|---:|",
+    ...rows.map(
+      (r) =>
+        `| \`${r.pattern}\` | ${r.re2jsNs.toFixed(0)} ns | ${r.v8Ns.toFixed(0)} ns | ${(r.re2jsNs / r.v8Ns).toFixed(1)}× |`,
+    ),
+  ].join("\n");
+}
+
 export function dotStarTable(f: DotStarFigures): string {
   return [
     `Workload: 64 lines of 16 KiB of near misses plus two matching lines (${(f.bytes / 1e6).toFixed(2)} MB), ` +
@@ -289,6 +347,7 @@ if (require.main === module) {
     .then((rows) => {
       console.log(`${enginesTable(rows)}\n`);
       console.log(`${dotStarTable(measureDotStar())}\n`);
+      console.log(`${subsetTable(measureSubset())}\n`);
       return measureDotStarZip().then((f) => console.log(dotStarZipTable(f)));
     })
     .catch((error: unknown) => {

@@ -12,6 +12,10 @@
  * The benchmark (`npm run bench:regex`, numbers in the README) compared it with V8's backtracking engine,
  * V8's linear (`l`) engine and re2-wasm; re2js was the only one both linear and fast on every workload.
  *
+ * Patterns of a small subset (ASCII literals and classes, at most one unbounded repetition after a literal it
+ * cannot match, no alternation) run on V8's own RegExp instead, up to 30 times faster: ./linear-v8.ts proves
+ * the subset gives RE2's answers and runs in linear time there, and refuses every other pattern.
+ *
  * On top of the engine, {@link requiredLiterals} finds strings a pattern cannot match without (the prefilter
  * idea of RE2 and ripgrep), so the log rules skip most lines with `includes` before any regex runs.
  *
@@ -20,6 +24,7 @@
  */
 import type { RE2JS } from "re2js";
 import { UserRegExpError } from "./errors.js";
+import { translateToV8 } from "./linear-v8.js";
 import { REPEAT, type RequiredLiterals, requiredLiterals, scanAlternatives } from "./required-literals.js";
 
 export { type RequiredLiterals, requiredLiterals } from "./required-literals.js";
@@ -91,6 +96,10 @@ export function compileUserPattern(source: string): UserPattern {
       [Symbol.replace]: replaceLiteral,
     };
   }
+  // Patterns of the linear, RE2-equivalent subset (`status=5[0-9][0-9]`, `duration=\d{4,}ms`) run on V8's
+  // RegExp, up to 30 times faster per line than re2js, and never load re2js (see ./linear-v8.ts).
+  const v8 = translateToV8(source);
+  if (v8 !== undefined) return v8Pattern(source, required, v8);
   let re: RE2JS;
   try {
     re = re2js().RE2JS.compile(source);
@@ -109,6 +118,46 @@ export function compileUserPattern(source: string): UserPattern {
     required,
     plain: false,
     test: leadingLiteralTest(source, re) ?? ((text) => re.test(text)),
+    replaceAll,
+    [Symbol.replace]: replaceAll,
+  };
+}
+
+/**
+ * A pattern of the V8 subset. `replaceAll` runs on V8 too: without alternation both engines pick the
+ * leftmost match and, there, the first in the same greedy/lazy order (RE2's leftmost-first is the order of a
+ * backtracking engine), and a match is a run of ASCII characters in both (./linear-v8.ts), so the matches and
+ * the text between them are the same. A global search resumes at the end of the previous match, so every
+ * start is tried once in all: the linear bound of one search holds for the whole replacement.
+ */
+function v8Pattern(source: string, required: RequiredLiterals | undefined, re: RegExp): UserPattern {
+  const global = new RegExp(re.source, "g");
+  // V8 grows its backtrack stack up to a limit; past it (no pattern of the subset should get there, the tests
+  // run them on 1 MiB hostile texts) the answer comes from re2js rather than an exception.
+  let fallback: RE2JS | undefined;
+  const slow = (): RE2JS => (fallback ??= re2js().RE2JS.compile(source));
+  const replaceAll = (text: string, replacement: string): string => {
+    try {
+      return text.replace(global, () => replacement);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      return slow()
+        .matcher(text)
+        .replaceAll(() => replacement);
+    }
+  };
+  return {
+    source,
+    required,
+    plain: false,
+    test: (text) => {
+      try {
+        return re.test(text);
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+        return slow().test(text);
+      }
+    },
     replaceAll,
     [Symbol.replace]: replaceAll,
   };
