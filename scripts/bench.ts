@@ -24,6 +24,8 @@ import {
   measureDotStar,
   measureDotStarZip,
   measureEngines,
+  measureSubset,
+  subsetTable,
 } from "./bench-regex";
 import { CountingProxy } from "./lib/counting-proxy";
 import { importTimes, median, percentile, unzipTo } from "./lib/import-time";
@@ -160,6 +162,7 @@ async function main(): Promise<void> {
 
   console.log("## Regex engines, and the .* rules of issue #10\n");
   console.log(`${enginesTable(await measureEngines())}\n`);
+  console.log(`${subsetTable(measureSubset())}\n`);
   console.log(`${dotStarTable(measureDotStar())}\n`);
   console.log(`${dotStarZipTable(await measureDotStarZip())}\n`);
 
