@@ -255,15 +255,21 @@ test("the whole decode (base64, gzip) takes the fast path and agrees with decode
   );
 });
 
-test("searches that cannot prefilter, or no rule at all, are handled", () => {
-  const text = JSON.stringify({
+/** The JSON text of a DATA_MESSAGE of log group `/g` holding `logEvents`. */
+const dataMessage = (logEvents: unknown[]) =>
+  JSON.stringify({
     messageType: "DATA_MESSAGE",
     owner: "1",
     logGroup: "/g",
     logStream: "s",
     subscriptionFilters: [],
-    logEvents: [{ id: "1", timestamp: 5, message: "ERROR" }],
+    logEvents,
   });
+
+const scanFor = (word: string) => rawLiteralSearches(compileRules([{ name: "r", include: [word] }]), "/g")!;
+
+test("searches that cannot prefilter, or no rule at all, are handled", () => {
+  const text = dataMessage([{ id: "1", timestamp: 5, message: "ERROR" }]);
   expect(prefilteredPayload(text, () => undefined)).toBeUndefined();
   const none = prefilteredPayload(text, () => NO_LITERALS);
   expect(none?.kind === "data" && none.payload).toMatchObject({
@@ -278,8 +284,6 @@ test("searches that cannot prefilter, or no rule at all, are handled", () => {
     NO_LITERALS,
   );
 });
-
-const scanFor = (word: string) => rawLiteralSearches(compileRules([{ name: "r", include: [word] }]), "/g")!;
 
 test("an events array in another serialization is left to the full parse", () => {
   for (const array of ['[ {"id":"1","timestamp":1,"message":"x"}]', '[{"timestamp":1,"id":"1","message":"x"}]']) {
@@ -307,14 +311,7 @@ test("a message whose only escape is its final line break is read without a pars
     "ERROR\n\n",
     "ERROR\nx",
   ];
-  const text = JSON.stringify({
-    messageType: "DATA_MESSAGE",
-    owner: "1",
-    logGroup: "/g",
-    logStream: "s",
-    subscriptionFilters: [],
-    logEvents: [...messages, "INFO\n"].map((message, i) => ({ id: String(i + 1), timestamp: i, message })),
-  });
+  const text = dataMessage([...messages, "INFO\n"].map((message, i) => ({ id: String(i + 1), timestamp: i, message })));
   const searches = rawLiteralSearches(compileRules([{ name: "errors", include: ["ERROR"] }]), "/g")!;
   const scanned = scanEventArray(text, text.indexOf("[", text.indexOf('"logEvents"')), searches);
   expect(scanned?.candidates.map((e) => e.message)).toEqual(messages);
@@ -333,14 +330,7 @@ test("messages longer than rules see: the literals past the cut do not count, wh
     `${pad(16_000)}ERROR`, // within the cut in characters, past it in JSON text
     `${pad(16_380)}ERROR`, // straddles the cut: not seen
   ];
-  const text = JSON.stringify({
-    messageType: "DATA_MESSAGE",
-    owner: "1",
-    logGroup: "/g",
-    logStream: "s",
-    subscriptionFilters: [],
-    logEvents: messages.map((message, i) => ({ id: String(i + 1), timestamp: i * 60_000, message })),
-  });
+  const text = dataMessage(messages.map((message, i) => ({ id: String(i + 1), timestamp: i * 60_000, message })));
   const quick = prefilteredPayload(text, (g) => rawLiteralSearches(compiled, g));
   expect(quick?.kind).toBe("data");
   const full = fullPayload(parsePayloadText(text));
