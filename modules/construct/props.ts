@@ -68,6 +68,11 @@ export interface HttpCheck extends CheckBase {
    * read by the check function when it runs: never in the rule's input or Terraform state. @default none
    */
   readonly headersSecretArn?: string;
+  /**
+   * The customer-managed KMS key that encrypts `headersSecretArn`, if any: the check function may use it for
+   * `kms:Decrypt` through Secrets Manager only. @default none (the `aws/secretsmanager` key)
+   */
+  readonly headersSecretKmsKeyArn?: string;
 }
 
 /** A Step Functions execution check (`sfn_execution_checks`). Schedule @default `rate(5 minutes)`. */

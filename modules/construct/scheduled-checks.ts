@@ -140,7 +140,10 @@ export class ScheduledChecks extends Construct {
     // HTTP checks' credentials: GetSecretValue on exactly the secrets the checks name, nothing else. They go in
     // the function's own policy, which always exists: a secret created in the same apply is unknown at plan,
     // and the checked-resources policy's count cannot depend on an unknown value.
-    const credentialStatements = httpCredentialStatements(this, headersSecretArns(lists.http));
+    const credentialStatements = [
+      ...httpCredentialStatements(this, distinctAttribute(lists.http, "headers_secret_arn")),
+      ...httpCredentialKeyStatements(this, distinctAttribute(lists.http, "headers_secret_kms_key_arn")),
+    ];
     statements.push(
       ...s3FreshnessStatements(lists.s3_freshness, { partition, account }),
       ...openSearchStatements(this, lists.opensearch_query, { partition, account }),
@@ -323,20 +326,34 @@ function httpCredentialStatements(scope: Construct, secretArns: string[] | IReso
   return [statementsWhen(scope, "check_function_http_credentials", Op.gte(Fn.lengthOf(secretArns), 1), statement)];
 }
 
+/**
+ * kms:Decrypt on the customer-managed keys of the HTTP checks' secrets, through Secrets Manager only (the
+ * secrets may sit in any region the checks name, hence the wildcard in the service).
+ */
+function httpCredentialKeyStatements(scope: Construct, keyArns: string[] | IResolvable): IResolvable[] {
+  const statement: PolicyStatement = {
+    Sid: "DecryptHttpCheckHeadersSecrets",
+    Effect: "Allow",
+    Action: ["kms:Decrypt"],
+    Resource: keyArns as string[],
+    Condition: { StringLike: { "kms:ViaService": "secretsmanager.*.amazonaws.com" } },
+  };
+  if (!Token.isUnresolved(keyArns)) return (keyArns as string[]).length > 0 ? [onlyIf(true, [statement])] : [];
+  return [statementsWhen(scope, "check_function_http_credential_keys", Op.gte(Fn.lengthOf(keyArns), 1), statement)];
+}
+
 /** `cond ? statements : []` (literal `true` keeps them unconditionally). */
 function onlyIf(condition: IResolvable | boolean, statements: PolicyStatement[]): IResolvable {
   if (condition === true) return statements as unknown as IResolvable;
   return Fn.conditional(condition, statements, []) as IResolvable;
 }
 
-/** The distinct `headers_secret_arn` of the HTTP checks that set one. */
-function headersSecretArns(list: CheckList): string[] | IResolvable {
+/** The distinct values of a string attribute of the HTTP checks that set it (`headers_secret_arn`, ...). */
+function distinctAttribute(list: CheckList, attr: string): string[] | IResolvable {
   if (Array.isArray(list)) {
-    return [
-      ...new Set(list.map((item) => item.headers_secret_arn).filter((arn): arn is string => typeof arn === "string")),
-    ];
+    return [...new Set(list.map((item) => item[attr]).filter((value): value is string => typeof value === "string"))];
   }
-  return Fn.distinct(Fn.compact(Token.asList(attribute(list, "headers_secret_arn")))) as unknown as IResolvable;
+  return Fn.distinct(Fn.compact(Token.asList(attribute(list, attr)))) as unknown as IResolvable;
 }
 
 /** A list attribute of every item, flattened. */

@@ -78,6 +78,19 @@ describe("the check spec", () => {
       parseCheckSpec({ kind: "http", name: "web", url: "https://example.com/", headers_secret_arn: "web-auth" }),
     ).toThrow("check.headers_secret_arn: must be a Secrets Manager secret ARN");
   });
+
+  test("takes the secret's KMS key (for the role's policy; Secrets Manager decrypts), or null, and names a bad one", () => {
+    const base = { kind: "http", name: "web", url: "https://example.com/", headers_secret_arn: ARN };
+    const key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    expect(parseCheckSpec({ ...base, headers_secret_kms_key_arn: key })).toMatchObject({ headersSecretArn: ARN });
+    expect(parseCheckSpec({ ...base, headers_secret_kms_key_arn: null })).toMatchObject({ headersSecretArn: ARN });
+    expect(() => parseCheckSpec({ ...base, headers_secret_kms_key_arn: "alias/web" })).toThrow(
+      "check.headers_secret_kms_key_arn: must be a KMS key ARN",
+    );
+    expect(() =>
+      parseCheckSpec({ kind: "http", name: "web", url: "https://example.com/", headers_secret_kms_key_arn: key }),
+    ).toThrow("check.headers_secret_kms_key_arn: is set without headers_secret_arn");
+  });
 });
 
 describe("the built check function with a headers secret", () => {

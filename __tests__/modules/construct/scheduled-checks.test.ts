@@ -112,11 +112,12 @@ describeWithTerraform("terraform: the scheduled checks' permissions", () => {
   test("headers_secret_arn: GetSecretValue on exactly the secrets the HTTP checks name; the rule input holds the ARN only", () => {
     const a = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:web-auth-AbCdEf";
     const b = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:api-auth-GhIjKl";
+    const key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     const changes = plan(`
   http_checks = [
     { name = "web", url = "https://example.com/", headers_secret_arn = "${a}" },
     { name = "web2", url = "https://example.com/2", headers_secret_arn = "${a}" },
-    { name = "api", url = "https://api.example.com/health", headers_secret_arn = "${b}", headers = { "X-Trace" = "1" } },
+    { name = "api", url = "https://api.example.com/health", headers_secret_arn = "${b}", headers_secret_kms_key_arn = "${key}", headers = { "X-Trace" = "1" } },
     { name = "open", url = "https://example.com/open" },
   ]
 `);
@@ -133,6 +134,16 @@ describeWithTerraform("terraform: the scheduled checks' permissions", () => {
         Effect: "Allow",
         Action: ["secretsmanager:GetSecretValue"],
         Resource: [a, b],
+      },
+    ]);
+    // The one customer-managed key a check names: kms:Decrypt on it, through Secrets Manager only.
+    expect(statements.filter((s) => s.Sid === "DecryptHttpCheckHeadersSecrets")).toEqual([
+      {
+        Sid: "DecryptHttpCheckHeadersSecrets",
+        Effect: "Allow",
+        Action: ["kms:Decrypt"],
+        Resource: [key],
+        Condition: { StringLike: { "kms:ViaService": "secretsmanager.*.amazonaws.com" } },
       },
     ]);
     // HTTP checks need no other AWS access: no checked-resources policy.
@@ -183,6 +194,16 @@ resource "aws_opensearch_domain" "logs" {
       "a headers_secret_arn that is not a secret ARN",
       `{ name = "bad", url = "https://example.com/", headers_secret_arn = "web-auth" }`,
       "http_checks: headers_secret_arn must be a Secrets Manager secret ARN",
+    ],
+    [
+      "a headers_secret_kms_key_arn that is not a key ARN",
+      `{ name = "bad", url = "https://example.com/", headers_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:a-AbCdEf", headers_secret_kms_key_arn = "alias/web" }`,
+      "http_checks: headers_secret_kms_key_arn must be a KMS key ARN",
+    ],
+    [
+      "a headers_secret_kms_key_arn without a secret",
+      `{ name = "bad", url = "https://example.com/", headers_secret_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd" }`,
+      "http_checks: headers_secret_kms_key_arn is set without headers_secret_arn",
     ],
   ])("plan refuses %s, naming the check and the supported way", (_what, item, message) => {
     const workspace = root(`  http_checks = [${item}, { name = "fine", url = "https://example.com/" }]`);
@@ -324,8 +345,38 @@ test("literal HTTP items with headersSecretArn: GetSecretValue on exactly those 
   const policy = String(tf.resource.aws_iam_role_policy.check_function.policy);
   expect(policy).toContain('"Sid" = "ReadHttpCheckHeadersSecrets"');
   expect(policy).toContain(`"Resource" = ["${arn}"]`);
+  // No check names a customer-managed key: no kms:Decrypt beyond the API key's.
+  expect(policy).not.toContain("DecryptHttpCheckHeadersSecrets");
   // HTTP checks need no other AWS access.
   expect(tf.resource.aws_iam_role_policy.check_function_checked_resources).toBeUndefined();
+});
+
+test("literal HTTP items with headersSecretKmsKeyArn: kms:Decrypt on that key through Secrets Manager; a bad one fails at synth", () => {
+  const secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:web-auth-AbCdEf";
+  const key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+  const synth = (item: Record<string, unknown>) => {
+    const stack = new TerraformStack(Testing.app(), "key-stack");
+    new AwsProvider(stack, "aws", { region: "eu-west-1" });
+    new MackerelServerless(stack, "mackerel", {
+      apiKeySecretArn: SECRET,
+      serviceName: "shop",
+      code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
+      httpChecks: [{ name: "web", url: "https://example.com/", ...item }],
+    });
+    return inlineLocals(JSON.parse(Testing.synth(stack)) as Json);
+  };
+  const policy = String(
+    synth({ headersSecretArn: secret, headersSecretKmsKeyArn: key }).resource.aws_iam_role_policy.check_function.policy,
+  );
+  expect(policy).toContain('"Sid" = "DecryptHttpCheckHeadersSecrets"');
+  expect(policy).toContain(`"Resource" = ["${key}"]`);
+  expect(policy).toContain('"kms:ViaService" = "secretsmanager.*.amazonaws.com"');
+  expect(() => synth({ headersSecretArn: secret, headersSecretKmsKeyArn: "alias/web" })).toThrow(
+    "httpChecks[0].headersSecretKmsKeyArn: must be a KMS key ARN",
+  );
+  expect(() => synth({ headersSecretKmsKeyArn: key })).toThrow(
+    "httpChecks[0].headersSecretKmsKeyArn: is set without headers_secret_arn",
+  );
 });
 
 describeWithTerraform("terraform: literal items from a CDKTF stack", () => {

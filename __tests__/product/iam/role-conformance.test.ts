@@ -42,6 +42,8 @@ const PREFIX = "iam";
 const SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:mackerel-api-key-AbCdEf`;
 const KMS_KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 const HEADERS_SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:health-auth-Qw12Er`;
+/** The headers secret's own customer-managed key: the check function decrypts it through Secrets Manager. */
+const HEADERS_KMS_KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/9876fedc-98fe-76dc-54ba-0987654321fe`;
 const STATE_MACHINE = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:nightly`;
 const DOMAIN_ENDPOINT = `https://search-app-logs-abc123def456ghi789.${REGION}.es.amazonaws.com`;
 const DOMAIN_ARN = `arn:aws:es:${REGION}:${ACCOUNT}:domain/app-logs`;
@@ -79,7 +81,7 @@ module "mackerel" {
   log_subscriptions   = [{ log_group_name = "/aws/lambda/orders" }]
   log_rules           = [{ name = "errors", include = ["ERROR"] }]
   logs_insights_checks = [{ name = "daily-errors", log_group_names = ["/aws/lambda/orders"], query = "fields @message | filter @message like /ERROR/" }]
-  http_checks          = [{ name = "health", url = "${healthUrl}", headers_secret_arn = "${HEADERS_SECRET}" }]
+  http_checks          = [{ name = "health", url = "${healthUrl}", headers_secret_arn = "${HEADERS_SECRET}", headers_secret_kms_key_arn = "${HEADERS_KMS_KEY}" }]
   sfn_execution_checks = [{ name = "nightly-failures", state_machine_arn = "${STATE_MACHINE}" }]
   log_freshness_checks = [{ name = "orders-fresh", log_group_name = "/aws/lambda/orders", max_age_minutes = 30 }]
   s3_freshness_checks  = [{ name = "pulse", bucket = "pulses", prefix = "nightly/", max_age_minutes = 10, body_contains = "ok" }]
@@ -159,7 +161,7 @@ describeWithTerraform("every AWS call of every function is allowed by its planne
     region: REGION,
     account: ACCOUNT,
     queueName: (url) => url.slice(url.lastIndexOf("/") + 1),
-    secretKmsKeyArn: (arn) => (arn === SECRET ? KMS_KEY : undefined),
+    secretKmsKeyArn: (arn) => (arn === SECRET ? KMS_KEY : arn === HEADERS_SECRET ? HEADERS_KMS_KEY : undefined),
   });
 
   /** Runs `work` and files the JSON-protocol calls the stand-ins received meanwhile under `fn`. */
@@ -357,7 +359,8 @@ describeWithTerraform("every AWS call of every function is allowed by its planne
         `arn:aws:iam::${ACCOUNT}:role/${role}`,
         ACCOUNT,
         requests,
-        (request) => (request.resource === KMS_KEY ? DEFAULT_KEY_POLICY : undefined),
+        (request) =>
+          request.resource === KMS_KEY || request.resource === HEADERS_KMS_KEY ? DEFAULT_KEY_POLICY : undefined,
       );
       for (const d of found) {
         denials.push(`${fn}: ${d.request.action} on ${d.request.resource} (${d.request.call}) → ${d.result}`);

@@ -69,6 +69,12 @@ const schema = z.strictObject({
         z.regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, "must be a Secrets Manager secret ARN"),
       ),
   ),
+  // The secret's key, for the role's kms:Decrypt (the module's policy): Secrets Manager decrypts, not the function.
+  headers_secret_kms_key_arn: opt(
+    z
+      .string({ error: "must be a string" })
+      .check(z.regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/.+$/, "must be a KMS key ARN")),
+  ),
 });
 
 /**
@@ -98,6 +104,12 @@ export function parseHttpSpec(raw: Record<string, unknown>, checkName: string | 
   if (URL.canParse(data.url) && (new URL(data.url).username !== "" || new URL(data.url).password !== "")) {
     // fetch refuses such a URL on every run; say how to authenticate instead.
     fail([`check.url: must not hold user info (user:password@); ${HTTP_AUTH_HINT}`], checkName);
+  }
+  if (data.headers_secret_kms_key_arn && !data.headers_secret_arn) {
+    fail(
+      ["check.headers_secret_kms_key_arn: is set without headers_secret_arn (it names that secret's key)"],
+      checkName,
+    );
   }
   return {
     ...commonSpec(data),

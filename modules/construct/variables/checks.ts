@@ -71,11 +71,11 @@ export const CHECK_VARIABLES: VariableDefinition[] = [
   },
   {
     name: "http_checks",
-    type: `list(object({ name = string, schedule = optional(string, "rate(1 minute)"), url = string, method = optional(string, "GET"), headers = optional(map(string), {}), expected_status = optional(list(number), [200]), body_contains = optional(string), body_regex = optional(string), timeout_seconds = optional(number, 10), warning_latency_ms = optional(number), critical_latency_ms = optional(number), follow_redirects = optional(bool, true), headers_secret_arn = optional(string, null), ${CHECK_ALERT_ATTRIBUTES} }))`,
+    type: `list(object({ name = string, schedule = optional(string, "rate(1 minute)"), url = string, method = optional(string, "GET"), headers = optional(map(string), {}), expected_status = optional(list(number), [200]), body_contains = optional(string), body_regex = optional(string), timeout_seconds = optional(number, 10), warning_latency_ms = optional(number), critical_latency_ms = optional(number), follow_redirects = optional(bool, true), headers_secret_arn = optional(string, null), headers_secret_kms_key_arn = optional(string, null), ${CHECK_ALERT_ATTRIBUTES} }))`,
     default: [],
     description: "HTTP checks (status, body, latency) with credentials only from a Secrets Manager secret.",
     details:
-      'HTTP checks with Node\'s fetch (default schedule rate(1 minute)): method (default GET), headers, expected_status (default [200]), body_contains, body_regex (checked against the first 1 MiB of the body), timeout_seconds for the whole exchange (default 10), warning_latency_ms/critical_latency_ms (reached at >=). Redirects are followed (at most 5; credentials are not sent to another origin) unless follow_redirects = false, in which case the 3xx itself is compared with expected_status. CRITICAL with the reason: DNS, connect, TLS, timeout, status, or body mismatch (with a redacted excerpt). Metrics: checks.<name>.latency_ms and checks.<name>.status_code (0 when no response). Header values travel in the rule\'s input (visible in EventBridge and in Terraform state): non-secret values only, and never Authorization, Proxy-Authorization or Cookie. Credentials go in a Secrets Manager secret named by headers_secret_arn (default null), which the check function reads when it runs: {"headers": {"Authorization": "Bearer ..."}} and/or {"username": ..., "password": ...} (basic auth); the function\'s role may read exactly those secrets. A url with user info (user:password@) is refused.',
+      'HTTP checks with Node\'s fetch (default schedule rate(1 minute)): method (default GET), headers, expected_status (default [200]), body_contains, body_regex (checked against the first 1 MiB of the body), timeout_seconds for the whole exchange (default 10), warning_latency_ms/critical_latency_ms (reached at >=). Redirects are followed (at most 5; credentials are not sent to another origin) unless follow_redirects = false, in which case the 3xx itself is compared with expected_status. CRITICAL with the reason: DNS, connect, TLS, timeout, status, or body mismatch (with a redacted excerpt). Metrics: checks.<name>.latency_ms and checks.<name>.status_code (0 when no response). Header values travel in the rule\'s input (visible in EventBridge and in Terraform state): non-secret values only, and never Authorization, Proxy-Authorization or Cookie. Credentials go in a Secrets Manager secret named by headers_secret_arn (default null), which the check function reads when it runs: {"headers": {"Authorization": "Bearer ..."}} and/or {"username": ..., "password": ...} (basic auth); the function\'s role may read exactly those secrets. A secret encrypted with a customer-managed KMS key needs that key as headers_secret_kms_key_arn (default null: the aws/secretsmanager key), which grants kms:Decrypt on it through Secrets Manager only. A url with user info (user:password@) is refused.',
     validations: [
       ...checkListValidations("http_checks"),
       {
@@ -102,6 +102,19 @@ export const CHECK_VARIABLES: VariableDefinition[] = [
         ),
         errorMessage:
           "http_checks: headers_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>).",
+      },
+      {
+        condition: every(
+          "http_checks",
+          nullOr("headers_secret_kms_key_arn", matches(`${TF_ARN("kms")}key/.+$`, "item.headers_secret_kms_key_arn")),
+        ),
+        errorMessage:
+          "http_checks: headers_secret_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>).",
+      },
+      {
+        condition: every("http_checks", nullOr("headers_secret_kms_key_arn", "item.headers_secret_arn != null")),
+        errorMessage:
+          "http_checks: headers_secret_kms_key_arn is set without headers_secret_arn: it names the key of that secret.",
       },
       {
         condition: every(
