@@ -9,7 +9,11 @@
 
 /** Time to establish a TCP/TLS connection to an AWS endpoint (ms). */
 export const SDK_CONNECTION_TIMEOUT_MS = 1000;
-/** Time a request may wait for the response once sent (socket inactivity, ms). */
+/**
+ * Time a request may wait for the response once sent (socket inactivity, ms). Enforced only with
+ * `throwOnRequestTimeout`: without it the SDK's HTTP handler merely logs a warning and keeps waiting (a call
+ * into a DynamoDB that never answered waited out the whole invocation).
+ */
 export const SDK_REQUEST_TIMEOUT_MS = 3000;
 /** Attempts per call, the first included: the standard retry mode backs off between them. */
 export const SDK_MAX_ATTEMPTS = 3;
@@ -17,11 +21,15 @@ export const SDK_MAX_ATTEMPTS = 3;
 /** The configuration to spread into every `new XxxClient(...)`. */
 export function sdkClientConfig(): {
   maxAttempts: number;
-  requestHandler: { connectionTimeout: number; requestTimeout: number };
+  requestHandler: { connectionTimeout: number; requestTimeout: number; throwOnRequestTimeout: true };
 } {
   return {
     maxAttempts: SDK_MAX_ATTEMPTS,
-    requestHandler: { connectionTimeout: SDK_CONNECTION_TIMEOUT_MS, requestTimeout: SDK_REQUEST_TIMEOUT_MS },
+    requestHandler: {
+      connectionTimeout: SDK_CONNECTION_TIMEOUT_MS,
+      requestTimeout: SDK_REQUEST_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+    },
   };
 }
 
