@@ -95,6 +95,14 @@ export class MackerelUnavailableError extends MackerelServerlessError {
   }
 }
 
+/**
+ * The state table did not answer within this invocation: an earlier call got no answer through all of the
+ * SDK's attempts, or the invocation's time for the table is spent. Callers treat it as any failed call.
+ */
+export class StateTableUnavailableError extends MackerelServerlessError {
+  override readonly name = "StateTableUnavailableError";
+}
+
 /** The function's own configuration (environment) is wrong: a deployment problem, not a data problem. */
 export class ConfigurationError extends MackerelServerlessError {
   override readonly name = "ConfigurationError";

@@ -2,7 +2,7 @@
  * The Mackerel host that check reports and host metrics attach to: given by id, or found by custom
  * identifier and registered on first use. Resolved once per container.
  */
-import { MackerelRejectedError } from "./errors.js";
+import { MackerelRejectedError, StateTableUnavailableError } from "./errors.js";
 import type { MackerelClient } from "./mackerel-client.js";
 
 export interface HostSettings {
@@ -81,14 +81,24 @@ export class HostResolver {
 
   private async resolve(): Promise<string> {
     if (this.settings.id) return this.settings.id;
-    const stored = await this.store?.get();
-    if (stored) return stored;
-    const resolvedElsewhere = await this.store?.claimResolution?.();
-    if (resolvedElsewhere) return resolvedElsewhere;
-    const customIdentifier = this.settings.customIdentifier ?? this.settings.name;
-    const found = await this.client.findHostByCustomIdentifier(customIdentifier);
-    const id = found ?? (await this.register(customIdentifier));
+    try {
+      const stored = await this.store?.get();
+      if (stored) return stored;
+      const resolvedElsewhere = await this.store?.claimResolution?.();
+      if (resolvedElsewhere) return resolvedElsewhere;
+    } catch (error) {
+      // The state table does not answer in this invocation: ask Mackerel, whose unique custom identifier
+      // keeps it one host even without the table's registration lease, and leave the table alone.
+      if (!(error instanceof StateTableUnavailableError)) throw error;
+      return this.lookUpOrRegister();
+    }
+    const id = await this.lookUpOrRegister();
     return this.store ? this.store.putIfAbsent(id) : id;
+  }
+
+  private async lookUpOrRegister(): Promise<string> {
+    const customIdentifier = this.settings.customIdentifier ?? this.settings.name;
+    return (await this.client.findHostByCustomIdentifier(customIdentifier)) ?? this.register(customIdentifier);
   }
 
   private async register(customIdentifier: string): Promise<string> {

@@ -60,6 +60,11 @@ export class StateStore {
     return this.table.tableName;
   }
 
+  /** See {@link StateTable.beginInvocation}: bounds the table's calls for the invocation that starts. */
+  beginInvocation(remainingMs: number): void {
+    this.table.beginInvocation(remainingMs);
+  }
+
   /** See {@link readConfig}. */
   readConfig(name: string): Promise<string | undefined> {
     return readConfig(this.table, name);

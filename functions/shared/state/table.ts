@@ -6,6 +6,7 @@
  * The AWS SDK is imported on first use (it costs ~50 ms of cold start) and honours AWS_ENDPOINT_URL_DYNAMODB.
  */
 import { sdkClientConfig } from "../aws-sdk.js";
+import { StateTableUnavailableError } from "../errors.js";
 
 /** Key and TTL attribute names: the module creates the table with these (modules/construct/state-table.ts). */
 export const STATE_TABLE_KEYS = { partitionKey: "pk", sortKey: "sk", ttlAttribute: "expiresAt" } as const;
@@ -17,11 +18,27 @@ const SDK_MAX_ATTEMPTS = 5;
 export type AttributeValue = { S: string } | { N: string } | { BOOL: boolean } | { NULL: true };
 export type Item = Record<string, AttributeValue>;
 
+/** Per call: a signal that abandons it (all its attempts) when the invocation's time for the table is spent. */
+export interface CallOptions {
+  readonly abortSignal?: AbortSignal;
+}
+
 /** The DynamoDB operations the state store uses, in the low-level API's shapes (the SDK, or a test double). */
 export interface DynamoApi {
-  getItem(input: Record<string, unknown>): Promise<{ Item?: Item }>;
-  updateItem(input: Record<string, unknown>): Promise<{ Attributes?: Item }>;
-  query(input: Record<string, unknown>): Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>;
+  getItem(input: Record<string, unknown>, options?: CallOptions): Promise<{ Item?: Item }>;
+  updateItem(input: Record<string, unknown>, options?: CallOptions): Promise<{ Attributes?: Item }>;
+  query(input: Record<string, unknown>, options?: CallOptions): Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>;
+}
+
+/**
+ * The table gave no answer: no HTTP response at all (connection refused or reset, timeouts, an abandoned
+ * call), after the SDK's own attempts. An error DynamoDB answered (throttling, a 5xx, a failed condition)
+ * carries the response's status and says the table is there.
+ */
+function isUnanswered(error: unknown): boolean {
+  if (error instanceof StateTableUnavailableError) return false;
+  const metadata = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata;
+  return metadata?.httpStatusCode === undefined && !isConditionFailed(error);
 }
 
 /** The condition of a conditional write did not hold (DynamoDB's ConditionalCheckFailedException). */
@@ -42,17 +59,20 @@ export function sdkDynamoApi(): DynamoApi {
     })));
   /* eslint-disable @typescript-eslint/no-explicit-any -- the low-level shapes are built by this module */
   return {
-    async getItem(input) {
+    async getItem(input, options) {
       const { sdk, client: c } = await ready();
-      return (await c.send(new sdk.GetItemCommand(input as any))) as { Item?: Item };
+      return (await c.send(new sdk.GetItemCommand(input as any), options)) as { Item?: Item };
     },
-    async updateItem(input) {
+    async updateItem(input, options) {
       const { sdk, client: c } = await ready();
-      return (await c.send(new sdk.UpdateItemCommand(input as any))) as { Attributes?: Item };
+      return (await c.send(new sdk.UpdateItemCommand(input as any), options)) as { Attributes?: Item };
     },
-    async query(input) {
+    async query(input, options) {
       const { sdk, client: c } = await ready();
-      return (await c.send(new sdk.QueryCommand(input as any))) as { Items?: Item[]; LastEvaluatedKey?: Item };
+      return (await c.send(new sdk.QueryCommand(input as any), options)) as {
+        Items?: Item[];
+        LastEvaluatedKey?: Item;
+      };
     },
   };
   /* eslint-enable @typescript-eslint/no-explicit-any */
@@ -124,28 +144,75 @@ export class StateTable {
     this.random = options.random ?? Math.random;
   }
 
+  /**
+   * Bounds the table's calls until the next call of this method: they may take `remainingMs` in all, and once
+   * one gets no answer through all the SDK's attempts (the table accepts no connection or never answers), the
+   * rest fail at once with {@link StateTableUnavailableError} instead of each waiting as long. A function
+   * calls it at the start of each invocation with the time it can give the table: a chain of calls into a
+   * table that never answers (the logs function's duplicate mark, counts, report seconds, unmark: 5 attempts
+   * of 3 s each) would otherwise outlast the invocation, which Lambda then kills.
+   */
+  beginInvocation(remainingMs: number): void {
+    this.deadline = performance.now() + remainingMs;
+    this.unanswered = undefined;
+    this.bounding = true;
+  }
+
+  /** Whether {@link beginInvocation} was called: until then, calls are bounded by the SDK's settings only. */
+  private bounding = false;
+  private deadline = Infinity;
+  /** The no-answer error that closed the table for this invocation. */
+  private unanswered: unknown;
+
+  /** Runs one call within the invocation's bound (see {@link beginInvocation}). */
+  private async bounded<T>(call: (options: CallOptions) => Promise<T>): Promise<T> {
+    if (this.unanswered !== undefined) {
+      throw new StateTableUnavailableError("the state table did not answer earlier in this invocation", {
+        cause: this.unanswered,
+      });
+    }
+    const left = this.deadline - performance.now();
+    if (left <= 0) throw new StateTableUnavailableError("this invocation's time for the state table is spent");
+    try {
+      return await call(Number.isFinite(left) ? { abortSignal: AbortSignal.timeout(Math.ceil(left)) } : {});
+    } catch (error) {
+      if (!this.bounding || !isUnanswered(error)) throw error;
+      this.unanswered = error;
+      throw new StateTableUnavailableError("the state table did not answer", { cause: error });
+    }
+  }
+
   /** A strongly consistent GetItem (every read here decides a write). */
   async get(key: Item): Promise<Item | undefined> {
-    const { Item: item } = await this.api.getItem({ TableName: this.tableName, Key: key, ConsistentRead: true });
+    const { Item: item } = await this.bounded((options) =>
+      this.api.getItem({ TableName: this.tableName, Key: key, ConsistentRead: true }, options),
+    );
     return item;
   }
 
   /** A strongly consistent Query page. */
   query(input: Record<string, unknown>): Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }> {
-    return this.api.query({ TableName: this.tableName, ConsistentRead: true, ...input });
+    return this.bounded((options) =>
+      this.api.query({ TableName: this.tableName, ConsistentRead: true, ...input }, options),
+    );
   }
 
   /** An UpdateItem; a failed condition throws like any other error (use {@link updateIf} to expect one). */
   async update(update: Update): Promise<Item | undefined> {
-    const { Attributes: attributes } = await this.api.updateItem({
-      TableName: this.tableName,
-      Key: update.key,
-      UpdateExpression: update.update,
-      ...(update.condition !== undefined && { ConditionExpression: update.condition }),
-      ExpressionAttributeNames: update.names,
-      ...(update.values !== undefined && { ExpressionAttributeValues: update.values }),
-      ...(update.returnValues !== undefined && { ReturnValues: update.returnValues }),
-    });
+    const { Attributes: attributes } = await this.bounded((options) =>
+      this.api.updateItem(
+        {
+          TableName: this.tableName,
+          Key: update.key,
+          UpdateExpression: update.update,
+          ...(update.condition !== undefined && { ConditionExpression: update.condition }),
+          ExpressionAttributeNames: update.names,
+          ...(update.values !== undefined && { ExpressionAttributeValues: update.values }),
+          ...(update.returnValues !== undefined && { ReturnValues: update.returnValues }),
+        },
+        options,
+      ),
+    );
     return attributes;
   }
 
