@@ -310,20 +310,14 @@ function statementsWhen(
   return namedLocal(scope, `${name}_statements`, onlyIf(present, [named])).expression as IResolvable;
 }
 
-/**
- * The statement reading the HTTP checks' credential secrets, when a check names one (none for literal items
- * without secrets). A list token (the variable's case) is an array of one token too: test for a token first,
- * or an empty list would get a statement with no Resource, which IAM refuses.
- */
+/** The statement reading the HTTP checks' credential secrets, when a check names one. */
 function httpCredentialStatements(scope: Construct, secretArns: string[] | IResolvable): IResolvable[] {
-  const statement: PolicyStatement = {
+  return statementOnList(scope, "check_function_http_credentials", secretArns, {
     Sid: "ReadHttpCheckHeadersSecrets",
     Effect: "Allow",
     Action: ["secretsmanager:GetSecretValue"],
     Resource: secretArns as string[],
-  };
-  if (!Token.isUnresolved(secretArns)) return (secretArns as string[]).length > 0 ? [onlyIf(true, [statement])] : [];
-  return [statementsWhen(scope, "check_function_http_credentials", Op.gte(Fn.lengthOf(secretArns), 1), statement)];
+  });
 }
 
 /**
@@ -331,15 +325,28 @@ function httpCredentialStatements(scope: Construct, secretArns: string[] | IReso
  * secrets may sit in any region the checks name, hence the wildcard in the service).
  */
 function httpCredentialKeyStatements(scope: Construct, keyArns: string[] | IResolvable): IResolvable[] {
-  const statement: PolicyStatement = {
+  return statementOnList(scope, "check_function_http_credential_keys", keyArns, {
     Sid: "DecryptHttpCheckHeadersSecrets",
     Effect: "Allow",
     Action: ["kms:Decrypt"],
     Resource: keyArns as string[],
     Condition: { StringLike: { "kms:ViaService": "secretsmanager.*.amazonaws.com" } },
-  };
-  if (!Token.isUnresolved(keyArns)) return (keyArns as string[]).length > 0 ? [onlyIf(true, [statement])] : [];
-  return [statementsWhen(scope, "check_function_http_credential_keys", Op.gte(Fn.lengthOf(keyArns), 1), statement)];
+  });
+}
+
+/**
+ * `statement`, whose Resource is `list`, when the list has an item (none for literal items without one). A
+ * list token (the variable's case) is an array of one token too: test for a token first, or an empty list
+ * would get a statement with no Resource, which IAM refuses.
+ */
+function statementOnList(
+  scope: Construct,
+  name: string,
+  list: string[] | IResolvable,
+  statement: PolicyStatement,
+): IResolvable[] {
+  if (!Token.isUnresolved(list)) return (list as string[]).length > 0 ? [onlyIf(true, [statement])] : [];
+  return [statementsWhen(scope, name, Op.gte(Fn.lengthOf(list), 1), statement)];
 }
 
 /** `cond ? statements : []` (literal `true` keeps them unconditionally). */

@@ -2,13 +2,14 @@
  * The fault suite, dependency faults: Secrets Manager, SQS and DynamoDB misbehaving, a retired host and
  * broken answers; every case ends in delivery, the spool or a retried error.
  */
-import { GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
+import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { dynamoEnvironment, startDynalite } from "../../../scripts/local/dynalite";
 import { LocalLambda } from "../../../scripts/local/lambda-runner";
 import { makeSubscriptionEvent, textLine } from "../../functions/logs/fixtures";
 import { Ledger } from "./ledger";
 import { EndlessBodyServer } from "./support/endless-server";
 import { API_KEY, DEAD_LETTER, SECRET_ARN, SPOOL } from "./support/world";
+import { storedMatches } from "./support/stored-counts";
 import { dependencyRows, MINUTE, payload, settleAccounts, useFaultWorld, world } from "./support/accounts";
 
 useFaultWorld();
@@ -180,16 +181,7 @@ describe("fault suite: dependency faults (Secrets Manager, SQS, DynamoDB, a reti
       expect(reports).toHaveLength(1);
       expect(reports[0]!.status).toBe("CRITICAL");
       // The duplicate mark kept the counts single: 3 matches stored once, not twice.
-      const { Items: items = [] } = await dynamo.client.send(
-        new QueryCommand({
-          TableName: table,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": { S: "rule#errors" } },
-        }),
-      );
-      const stored = items
-        .flatMap((item) => Object.entries(item).filter(([name]) => /^c\d\d$/.test(name)))
-        .reduce((sum, [, value]) => sum + Number(value.N), 0);
+      const stored = await storedMatches(dynamo, table, "errors");
       expect(stored).toBe(3);
       dependencyRows.push([
         "Mackerel + SQS down (logs)",

@@ -6,10 +6,10 @@
  * and every call waited again), post its report through a host id from Mackerel, and Lambda's retry must
  * count the payload once when DynamoDB is back.
  */
-import { QueryCommand } from "@aws-sdk/client-dynamodb";
 import { dynamoEnvironment, startDynalite } from "../../../scripts/local/dynalite";
 import { LocalLambda } from "../../../scripts/local/lambda-runner";
 import { makeSubscriptionEvent, textLine } from "../../functions/logs/fixtures";
+import { storedMatches } from "./support/stored-counts";
 import { dependencyRows, useFaultWorld, world } from "./support/accounts";
 
 /** The logs function's timeout in the module (modules/construct/log-monitoring.ts). */
@@ -60,16 +60,7 @@ test("DynamoDB never answers: the logs invocation fails with a retryable error w
       timeoutMs: LOGS_TIMEOUT_MS,
     });
     await retry.invokeOrThrow(event);
-    const { Items: items = [] } = await dynamo.client.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: { ":pk": { S: "rule#errors" } },
-      }),
-    );
-    const stored = items
-      .flatMap((item) => Object.entries(item).filter(([name]) => /^c\d\d$/.test(name)))
-      .reduce((sum, [, value]) => sum + Number(value.N), 0);
+    const stored = await storedMatches(dynamo, table, "errors");
     expect(stored).toBe(3);
     const reports = world.mackerel.checkReports().filter((r) => r.name.includes("errors"));
     // The first invocation posted too (its host id looked up in Mackerel), and so did the retry.
