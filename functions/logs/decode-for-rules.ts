@@ -98,8 +98,7 @@ export function prefilteredPayload(text: string, searchesFor: LiteralSearchesFor
   if (checked.kind === "corrupt") return undefined;
   if (checked.kind === "control") return checked;
   fields.logEvents = scanned.candidates;
-  const payload = rulePayload(checked.payload, scanned.count, scanned.firstId, scanned.lastId);
-  return scan.tracked ? { kind: "data", payload: { ...payload.payload, literalScan: scan } } : payload;
+  return rulePayload(checked.payload, scanned.count, scanned.firstId, scanned.lastId, scan.tracked ? scan : undefined);
 }
 
 function rulePayload(
@@ -107,9 +106,11 @@ function rulePayload(
   eventCount: number,
   firstEventId: string | undefined,
   lastEventId: string | undefined,
-): { readonly kind: "data"; readonly payload: RulePayload } {
+  literalScan?: RawLiteralScan,
+): RuleDecodeResult {
   const { logEvents, ...rest } = payload;
-  return { kind: "data", payload: { ...rest, eventCount, firstEventId, lastEventId, candidateEvents: logEvents } };
+  const counted = { ...rest, eventCount, firstEventId, lastEventId, candidateEvents: logEvents };
+  return { kind: "data", payload: literalScan === undefined ? counted : { ...counted, literalScan } };
 }
 
 /** A full decode as a {@link RulePayload} (every event a candidate). */

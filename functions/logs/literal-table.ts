@@ -55,6 +55,8 @@ export interface LiteralTable {
    * without an include literal needs none of them), so they cost the other lines nothing.
    */
   readonly lateGroups: readonly LiteralGroup[];
+  /** The bit of an exact (or, with `foldCase`, a case-folded) literal of the table; undefined when not in it. */
+  bitOf(literal: string, foldCase: boolean): number | undefined;
 }
 
 /**
@@ -71,7 +73,8 @@ export function isRawSafeLiteral(literal: string): boolean {
   return true;
 }
 
-const escapeLiteral = (text: string): string => text.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
+/** `text` as a regex matching it literally. */
+export const escapeLiteral = (text: string): string => text.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
 
 /**
  * The table of `exact` and `folded` (lower-case) literals, then the late ones; none may be empty. Undefined
@@ -85,10 +88,17 @@ export function literalTable(
 ): LiteralTable | undefined {
   const literals = [...exact, ...folded, ...lateExact, ...lateFolded];
   if (literals.length > MAX_TRACKED_LITERALS || literals.includes("")) return undefined;
+  // Exact and folded literals apart (the same text can be both), in the order of `literals`.
+  const bits = new Map<string, number>();
+  let bit = 0;
+  [exact, folded, lateExact, lateFolded].forEach((list, l) => {
+    for (const literal of list) bits.set(`${l % 2 === 0 ? "=" : "~"}${literal}`, 1 << bit++);
+  });
   return {
     literals,
     groups: literalGroups(exact, folded),
     lateGroups: literalGroups(lateExact, lateFolded, exact.length + folded.length),
+    bitOf: (literal, foldCase) => bits.get(`${foldCase ? "~" : "="}${literal}`),
   };
 }
 

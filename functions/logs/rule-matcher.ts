@@ -11,7 +11,14 @@
  */
 import { MAX_MATCH_CHARS, type UserPattern } from "../shared/user-regexp.js";
 import type { LogEvent } from "./decode.js";
-import { isRawSafeLiteral, type LiteralTable, literalGroups, literalsIn, literalTable } from "./literal-table.js";
+import {
+  escapeLiteral,
+  isRawSafeLiteral,
+  type LiteralTable,
+  literalGroups,
+  literalsIn,
+  literalTable,
+} from "./literal-table.js";
 import type { RawLiteralScan, ScannedEvent } from "./raw-events.js";
 import { testableOnJsonText } from "./raw-pattern.js";
 import { type CompiledRule, rulesForLogGroup } from "./rule-config.js";
@@ -172,8 +179,6 @@ export interface RuleMatcher {
   readonly line: LineState;
 }
 
-const escapeLiteral = (text: string): string => text.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
-
 /** Prepares {@link matchingRules} for `rules` (the rules of one log group). */
 export function ruleMatcher(rules: readonly CompiledRule[]): RuleMatcher {
   const includeExact = new Set<string>();
@@ -204,18 +209,12 @@ export function ruleMatcher(rules: readonly CompiledRule[]): RuleMatcher {
   }
   const lists = [[...includeExact], [...includeFolded], [...lateExact], [...lateFolded]] as const;
   const table = literalTable(...lists);
-  const bit = new Map<string, number>();
-  // Bits in the table's order; exact (even lists) and folded literals apart, as the same text can be both.
-  let nextBit = 0;
-  lists.forEach((list, l) => {
-    for (const literal of list) bit.set(`${l % 2 === 0 ? "=" : "~"}${literal}`, 1 << nextBit++);
-  });
   const maskOf = (pattern: UserPattern): number => {
     const required = pattern.required;
     if (table === undefined || required === undefined) return -1;
     let mask = 0;
     for (const literal of required.anyOf) {
-      const b = bit.get(`${required.foldCase ? "~" : "="}${literal}`);
+      const b = table.bitOf(literal, required.foldCase);
       if (b === undefined) return -1;
       mask |= b;
     }
