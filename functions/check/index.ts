@@ -13,6 +13,7 @@ import type { CheckStatus } from "../shared/names.js";
 import { sleep } from "../shared/retry.js";
 import { checkEnvironment, parseEnvironment } from "../shared/config.js";
 import { createRuntime, type Runtime } from "../shared/runtime.js";
+import { sharedStateStore } from "../shared/state/index.js";
 import { runTick, type TickResult } from "../logs/tick.js";
 import { loadLogsApi, loadSfnApi } from "./aws.js";
 import { loadS3Api } from "./aws-s3.js";
@@ -44,6 +45,11 @@ let runtime: Runtime | undefined;
 export async function handler(event: unknown, context: LambdaContext): Promise<CheckResult | TickResult> {
   runtime ??= createRuntime(parseEnvironment(checkEnvironment));
   const startedMs = Date.now();
+  // Every invocation bounds the state table's calls (the tick's, and the host id's of a check), as one that
+  // did not would inherit the bound of the tick before it in this container.
+  if (runtime.env.STATE_TABLE_NAME) {
+    sharedStateStore(runtime.env.STATE_TABLE_NAME).beginInvocation(context.getRemainingTimeInMillis());
+  }
 
   let parsed;
   try {

@@ -88,9 +88,6 @@ async function loadSetup(env: LogsEnvironment): Promise<Setup> {
   };
 }
 
-/** Time kept after the state table's calls: to post or spool the reports and return or fail cleanly. */
-const STATE_TABLE_RESERVE_MS = 8_000;
-
 /** Lambda entry point. */
 export async function handler(event: unknown, context: LambdaContext): Promise<LogsResult> {
   const startedMs = Date.now();
@@ -124,7 +121,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
 
   const store = setup.store;
   // A table that never answers must not outlast the invocation: its calls here run one after another.
-  store.beginInvocation(context.getRemainingTimeInMillis() - STATE_TABLE_RESERVE_MS);
+  store.beginInvocation(context.getRemainingTimeInMillis());
   const nowSec = Math.floor(startedMs / 1000);
   const reportBroken = !brokenReported && setup.broken.length > 0;
   brokenReported = true;

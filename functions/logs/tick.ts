@@ -44,9 +44,6 @@ export const TICK_LEASE = "tick";
 const LEASE_MARGIN_MS = 10_000;
 /** Rules read in parallel. */
 const READ_CONCURRENCY = 8;
-/** Time kept after the state table's calls: to post the points and reports and return or fail cleanly. */
-const TICK_STATE_RESERVE_MS = 8_000;
-
 export type TickResult =
   | { outcome: "skipped"; reason: "another tick holds the lease" }
   | {
@@ -71,8 +68,6 @@ let tickEnv: TickEnvironment | undefined;
 export async function runTick(rt: Runtime, context: LambdaContext, log: Logger): Promise<TickResult> {
   const env = (tickEnv ??= parseEnvironment(tickEnvironment));
   const store = sharedStateStore(env.STATE_TABLE_NAME);
-  // Bounded as the logs function's calls are (see StateStore.beginInvocation): the tick's run one after another.
-  store.beginInvocation(context.getRemainingTimeInMillis() - TICK_STATE_RESERVE_MS);
   ruleSet ??= await loadConfiguredRuleSet(env, store);
   const rules = ruleSet.rules;
 

@@ -48,6 +48,9 @@ export {
 export type { HostIdStoreOptions } from "./host-id.js";
 export type StateStoreOptions = StateTableOptions;
 
+/** Time an invocation keeps after its state-table calls: to post or spool, and to return or fail cleanly. */
+export const STATE_TABLE_RESERVE_MS = 8_000;
+
 /** The state table's stores behind one object. Stateless besides its client: share one per container. */
 export class StateStore {
   private readonly table: StateTable;
@@ -60,9 +63,12 @@ export class StateStore {
     return this.table.tableName;
   }
 
-  /** See {@link StateTable.beginInvocation}: bounds the table's calls for the invocation that starts. */
+  /**
+   * See {@link StateTable.beginInvocation}: bounds the table's calls for the invocation that starts, which has
+   * `remainingMs` left; {@link STATE_TABLE_RESERVE_MS} of it is kept for what follows the table's calls.
+   */
   beginInvocation(remainingMs: number): void {
-    this.table.beginInvocation(remainingMs);
+    this.table.beginInvocation(remainingMs - STATE_TABLE_RESERVE_MS);
   }
 
   /** See {@link readConfig}. */

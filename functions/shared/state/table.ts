@@ -36,7 +36,6 @@ export interface DynamoApi {
  * carries the response's status and says the table is there.
  */
 function isUnanswered(error: unknown): boolean {
-  if (error instanceof StateTableUnavailableError) return false;
   const metadata = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata;
   return metadata?.httpStatusCode === undefined && !isConditionFailed(error);
 }
@@ -135,6 +134,10 @@ export class StateTable {
   readonly sleep: (ms: number) => Promise<void>;
   readonly random: () => number;
   private readonly api: DynamoApi;
+  /** The end of the invocation's time for the table; Infinity until {@link beginInvocation}: no bound. */
+  private deadline = Infinity;
+  /** The no-answer error that closed the table for this invocation. */
+  private unanswered: unknown;
 
   constructor(options: StateTableOptions) {
     this.tableName = options.tableName;
@@ -148,21 +151,15 @@ export class StateTable {
    * Bounds the table's calls until the next call of this method: they may take `remainingMs` in all, and once
    * one gets no answer through all the SDK's attempts (the table accepts no connection or never answers), the
    * rest fail at once with {@link StateTableUnavailableError} instead of each waiting as long. A function
-   * calls it at the start of each invocation with the time it can give the table: a chain of calls into a
+   * that calls it must call it at the start of every invocation (the bound would outlive the invocation and
+   * close the table for the next), with the time it can give the table: a chain of calls into a
    * table that never answers (the logs function's duplicate mark, counts, report seconds, unmark: 5 attempts
    * of 3 s each) would otherwise outlast the invocation, which Lambda then kills.
    */
   beginInvocation(remainingMs: number): void {
     this.deadline = performance.now() + remainingMs;
     this.unanswered = undefined;
-    this.bounding = true;
   }
-
-  /** Whether {@link beginInvocation} was called: until then, calls are bounded by the SDK's settings only. */
-  private bounding = false;
-  private deadline = Infinity;
-  /** The no-answer error that closed the table for this invocation. */
-  private unanswered: unknown;
 
   /** Runs one call within the invocation's bound (see {@link beginInvocation}). */
   private async bounded<T>(call: (options: CallOptions) => Promise<T>): Promise<T> {
@@ -171,12 +168,13 @@ export class StateTable {
         cause: this.unanswered,
       });
     }
+    const bound = Number.isFinite(this.deadline);
     const left = this.deadline - performance.now();
     if (left <= 0) throw new StateTableUnavailableError("this invocation's time for the state table is spent");
     try {
-      return await call(Number.isFinite(left) ? { abortSignal: AbortSignal.timeout(Math.ceil(left)) } : {});
+      return await call(bound ? { abortSignal: AbortSignal.timeout(Math.ceil(left)) } : {});
     } catch (error) {
-      if (!this.bounding || !isUnanswered(error)) throw error;
+      if (!bound || !isUnanswered(error)) throw error;
       this.unanswered = error;
       throw new StateTableUnavailableError("the state table did not answer", { cause: error });
     }

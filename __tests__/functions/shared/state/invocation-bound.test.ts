@@ -7,7 +7,7 @@
 import { StateTableUnavailableError } from "../../../../functions/shared/errors";
 import { HostResolver } from "../../../../functions/shared/host";
 import { MackerelClient } from "../../../../functions/shared/mackerel-client";
-import { type DynamoApi, StateStore } from "../../../../functions/shared/state";
+import { type DynamoApi, STATE_TABLE_RESERVE_MS, StateStore } from "../../../../functions/shared/state";
 import type { CallOptions } from "../../../../functions/shared/state/table";
 import { LocalMackerelServer } from "../../../../scripts/local/mackerel";
 
@@ -53,7 +53,7 @@ const counts = new Map([[1_700_000_000, 2]]);
 test("a call that gets no answer is abandoned at the invocation's bound, and the next ones fail at once", async () => {
   const api = silentTable();
   const store = new StateStore({ tableName: "t", api });
-  store.beginInvocation(200);
+  store.beginInvocation(STATE_TABLE_RESERVE_MS + 200);
   const started = performance.now();
   await expect(store.markPayload("p", "r1", 1_700_000_000)).rejects.toBeInstanceOf(StateTableUnavailableError);
   expect(performance.now() - started).toBeGreaterThanOrEqual(190);
@@ -62,7 +62,7 @@ test("a call that gets no answer is abandoned at the invocation's bound, and the
   await expect(store.unmarkPayload("p", "r1")).rejects.toBeInstanceOf(StateTableUnavailableError);
   expect(api.calls).toBe(1);
   // The next invocation tries again.
-  store.beginInvocation(50);
+  store.beginInvocation(STATE_TABLE_RESERVE_MS + 50);
   await expect(store.addMinuteCounts("errors", counts)).rejects.toBeInstanceOf(StateTableUnavailableError);
   expect(api.calls).toBe(2);
 });
@@ -74,7 +74,7 @@ test("errors the table answered (throttling after the SDK's retries, a failed co
   });
   const api = failingTable(throttled);
   const store = new StateStore({ tableName: "t", api });
-  store.beginInvocation(10_000);
+  store.beginInvocation(STATE_TABLE_RESERVE_MS + 10_000);
   await expect(store.addMinuteCounts("errors", counts)).rejects.toBe(throttled);
   await expect(store.addMinuteCounts("errors", counts)).rejects.toBe(throttled);
   expect(api.calls).toBe(2);
@@ -103,10 +103,23 @@ describe("the host id with the table closed", () => {
 
     const api = silentTable();
     const store = new StateStore({ tableName: "t", api });
-    store.beginInvocation(100);
+    store.beginInvocation(STATE_TABLE_RESERVE_MS + 100);
     await expect(store.markPayload("p", "r1", 1_700_000_000)).rejects.toBeInstanceOf(StateTableUnavailableError);
     expect(await new HostResolver(settings, client(), store.hostIdStore()).hostId()).toBe(first);
     expect(api.calls).toBe(1);
     expect(mackerel.hosts()).toHaveLength(1);
   });
+});
+
+test("the bound lasts until the next beginInvocation, so a function that bounds begins one every invocation", async () => {
+  const api = failingTable(Object.assign(new Error("condition"), { name: "ConditionalCheckFailedException" }));
+  const store = new StateStore({ tableName: "t", api });
+  store.beginInvocation(STATE_TABLE_RESERVE_MS + 20);
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  // The invocation's time is spent: no call reaches the table, until the next invocation begins.
+  await expect(store.addMinuteCounts("errors", counts)).rejects.toThrow("time for the state table is spent");
+  expect(api.calls).toBe(0);
+  store.beginInvocation(STATE_TABLE_RESERVE_MS + 10_000);
+  await expect(store.addMinuteCounts("errors", counts)).rejects.toThrow("condition");
+  expect(api.calls).toBe(1);
 });
