@@ -19,7 +19,7 @@ import { createHash } from "node:crypto";
 import { type LogsEnvironment, logsEnvironment, parseEnvironment } from "../shared/config.js";
 import type { DeliveryResult } from "../shared/delivery/deliver.js";
 import { Delivery, deliveryMetrics } from "../shared/delivery/service.js";
-import { checkReportsWrite } from "../shared/delivery/writes.js";
+import { checkReportsWrite, writeSize } from "../shared/delivery/writes.js";
 import { emitMetrics } from "../shared/emf.js";
 import { ConfigurationError, MackerelUnavailableError } from "../shared/errors.js";
 import type { LambdaContext } from "../shared/lambda.js";
@@ -47,7 +47,8 @@ export type LogsResult =
       events: number;
       /** Matches per rule that matched. */
       matched: Record<string, number>;
-      reports: { posted: number; spooled: number; skipped: number };
+      /** Check reports posted, spooled, refused by Mackerel (logged, not retried) and skipped (second taken). */
+      reports: { posted: number; spooled: number; rejected: number; skipped: number };
       /** Rules whose counts could not be stored. */
       countFailures: string[];
     };
@@ -204,6 +205,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<L
     reports: {
       posted: delivery.posted,
       spooled: delivery.spooled,
+      rejected: delivery.rejected,
       skipped: skippedReports,
     },
     countFailures,
@@ -290,16 +292,22 @@ async function postReports(
   delivery: Delivery,
   store: StateStore,
   pending: ClaimedReport[],
-): Promise<{ posted: number; spooled: number; result?: DeliveryResult; failure?: unknown }> {
-  if (pending.length === 0) return { posted: 0, spooled: 0 };
+): Promise<{ posted: number; spooled: number; rejected: number; result?: DeliveryResult; failure?: unknown }> {
+  if (pending.length === 0) return { posted: 0, spooled: 0, rejected: 0 };
   try {
     const hostId = await delivery.hostId();
     const reports = pending.map(({ report }) => report);
     const result = await delivery.deliver([checkReportsWrite(reports, hostId)]);
-    return { posted: result.posted.checkReports, spooled: result.spooledCounts.checkReports, result };
+    // A refusal (logged by the delivery, counted as WritesRejected) is not retried: Mackerel would refuse it again.
+    return {
+      posted: result.posted.checkReports,
+      spooled: result.spooledCounts.checkReports,
+      rejected: result.rejected.reduce((sum, r) => sum + writeSize(r.write), 0),
+      result,
+    };
   } catch (error) {
     log.error("check reports could neither be sent nor spooled", { reports: pending.length, error });
     await releaseClaims(store, pending, log);
-    return { posted: 0, spooled: 0, failure: error };
+    return { posted: 0, spooled: 0, rejected: 0, failure: error };
   }
 }

@@ -341,3 +341,38 @@ describe("the Mackerel host under a race", () => {
     expect(reportsNamed("lookahead")).toHaveLength(1);
   });
 });
+
+describe("what Mackerel refuses", () => {
+  test("a refused check report (400): logged with Mackerel's reason, counted as WritesRejected, not retried; the counts are kept", async () => {
+    const t = minutesAgo(5);
+    const report = "/api/v0/monitoring/checks/report";
+    const postsBefore = world.mackerel.requests.filter((r) => r.path === report).length;
+    const logsBefore = logs.logs.length;
+    const countBefore = (await store.readRule("timeouts", t / 1000 - 3600)).minutes.get(t / 1000)?.count ?? 0;
+    world.mackerel.injectFaults({
+      mode: "status",
+      status: 400,
+      message: "report refused by policy",
+      pathPrefix: report,
+    });
+    const result = await logs.invokeOrThrow(
+      makeSubscriptionEvent({
+        logGroup: "/aws/lambda/refused",
+        events: [{ message: "Task timed out after 3.00 seconds", timestamp: t }],
+      }),
+    );
+    expect(result).toMatchObject({
+      outcome: "processed",
+      matched: { timeouts: 1 },
+      reports: { posted: 0, spooled: 0, rejected: 1 },
+    });
+    expect(world.mackerel.requests.filter((r) => r.path === report).length - postsBefore).toBe(1);
+    const lines = logs.logs.slice(logsBefore);
+    expect(lines.some((l) => l.includes("Mackerel refused a write") && l.includes("report refused by policy"))).toBe(
+      true,
+    );
+    const emf = lines.filter((l) => l.startsWith('{"_aws"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(emf.at(-1)).toMatchObject({ WritesRejected: 1, CheckReportsPosted: 0, ItemsSpooled: 0 });
+    expect((await store.readRule("timeouts", t / 1000 - 3600)).minutes.get(t / 1000)?.count).toBe(countBefore + 1);
+  });
+});
