@@ -275,8 +275,8 @@ describe("bounds", () => {
     const reads = ops.filter((o) => o === "GetItem").length;
     expect(updates + reads).toBe(ops.length);
     // The payload's mark, one UpdateItem per rule and hour touched, and per rule the claim that failed, its
-    // re-read and the claim that took the second. (That second is free or at most 2 ahead of now: no more than
-    // two earlier reports of a rule can share this wall-clock second, so no claim is skipped.)
+    // re-read and the claim that took the second. (Never skipped as "same-second": the tests above report a rule
+    // at most twice, so even within this wall-clock second its claim is at most 2 seconds ahead of now.)
     const rules = 2;
     expect(reads).toBe(rules);
     expect(updates).toBe(1 + hoursTouched + rules + rules);
