@@ -28,23 +28,30 @@ let check: LocalLambda | undefined;
 
 const { lastReport, metricsOf } = checkResults(() => mackerel);
 
-beforeAll(async () => {
-  mackerel = await LocalMackerelServer.start({ apiKeys: [KEY], services: [SERVICE] });
-  aws = await LocalAwsJsonServer.start(secretsManagerHandlers(new Map([[SECRET_ARN, KEY]])));
-  const now = Date.now();
-  s3.pageSize = 3;
+/**
+ * The objects and documents the checks read, placed relative to now. Seeded once the plan has run and the
+ * container has started, not before the plan: the reports state ages in whole minutes ("3m 12s", "3h 20m"),
+ * which gained a minute whenever the plan and the start took over 60 s (a loaded machine; 8 s when idle).
+ */
+function seedTimedData(now: number): void {
   const pulses: Record<string, { body: string; lastModifiedMs: number }> = {};
   for (let i = 0; i < 7; i++)
     pulses[`nightly/${1000 + i}.json`] = { body: '{"status":"ok"}', lastModifiedMs: now - (60 - i) * MIN };
   pulses["nightly/0999.json"] = { body: '{"status":"failed"}', lastModifiedMs: now - 3 * MIN };
   s3.addBucket("pulses", pulses);
   s3.addBucket("stale-pulses", { "hourly/a": { body: "", lastModifiedMs: now - 200 * MIN } });
-  await s3.start();
   search.addIndex("app-2026", [
     ...Array.from({ length: 4 }, (_, i) => ({ "@timestamp": now - (2 + i) * MIN, level: "ERROR" })),
     { "@timestamp": now - 3 * MIN, level: "WARN" },
     { "@timestamp": now - 90 * MIN, level: "ERROR" },
   ]);
+}
+
+beforeAll(async () => {
+  mackerel = await LocalMackerelServer.start({ apiKeys: [KEY], services: [SERVICE] });
+  aws = await LocalAwsJsonServer.start(secretsManagerHandlers(new Map([[SECRET_ARN, KEY]])));
+  s3.pageSize = 3;
+  await s3.start();
   await search.start();
 });
 
@@ -83,6 +90,7 @@ describeWithTerraform("S3 and OpenSearch checks from the zip, with the planned r
         extra: { AWS_ENDPOINT_URL_S3: s3.url },
       }),
     });
+    seedTimedData(Date.now());
   });
 
   test("S3: the newest pulse is found across pages; its body does not carry the expected status → CRITICAL", async () => {

@@ -198,18 +198,28 @@ describe("every built-in rule is linear on long hostile lines", () => {
     expect(performance.now() - started).toBeLessThan(1_000);
   });
 
-  test("a 16 KiB and a 256 KiB line cost about 16× apart (linear, not quadratic)", () => {
+  test("a 4 KiB and a 256 KiB line cost about 64× apart (linear, not quadratic)", () => {
     const line = (n: number) => "lorem ipsum key=value password AKIA token ".repeat(Math.ceil(n / 42)).slice(0, n);
-    const time = (text: string) => {
-      redactBuiltIn(text);
-      const started = performance.now();
-      for (let i = 0; i < 3; i++) redactBuiltIn(text);
-      return (performance.now() - started) / 3;
-    };
-    const small = time(line(16 * 1024));
-    const large = time(line(256 * 1024));
-    // 16× the input; quadratic would be 256×. Generous for a shared machine.
-    expect(large / Math.max(small, 0.05)).toBeLessThan(64);
+    const small = line(4 * 1024);
+    const large = line(256 * 1024);
+    // The fastest of several interleaved runs: a run the scheduler paused only ever gets slower. Even so, a
+    // loaded machine slows the large line more per character than the small one (measured: 16 KiB against
+    // 256 KiB, 16× apart idle, up to 54× under two busy cores, 115× with the mean of 3 runs; the old bound
+    // was 64). Hence a 64× spread: linear is 64×, about 170× at worst under load; quadratic is 4096×. The
+    // bound keeps the old one's exponent: 512 = 64^1.5, as 64 was 16^1.5.
+    redactBuiltIn(small);
+    redactBuiltIn(large);
+    let fastestSmall = Infinity;
+    let fastestLarge = Infinity;
+    for (let i = 0; i < 5; i++) {
+      let started = performance.now();
+      redactBuiltIn(small);
+      fastestSmall = Math.min(fastestSmall, performance.now() - started);
+      started = performance.now();
+      redactBuiltIn(large);
+      fastestLarge = Math.min(fastestLarge, performance.now() - started);
+    }
+    expect(fastestLarge / Math.max(fastestSmall, 0.05)).toBeLessThan(512);
   });
 });
 

@@ -13,7 +13,9 @@ if (file) {
   // functions must see each move at once.
   const currentOffset = () => {
     try {
-      offset = Number(fs.readFileSync(file, "utf8")) || offset;
+      // An empty read (the file caught between truncation and write) keeps the last offset; "0" is an offset.
+      const text = fs.readFileSync(file, "utf8").trim();
+      if (text !== "" && Number.isFinite(Number(text))) offset = Number(text);
     } catch {
       // keep the last offset
     }
