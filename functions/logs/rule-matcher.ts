@@ -265,26 +265,20 @@ export function ruleMatcher(rules: readonly CompiledRule[]): RuleMatcher {
 export function matchingRules(matcher: RuleMatcher, message: string, out: CompiledRule[]): CompiledRule[] {
   out.length = 0;
   const line = matcher.line;
-  line.event = undefined;
-  line.base = cut(message);
-  line.text = undefined;
-  line.scanned = false;
-  line.json = undefined;
+  const base = cut(message);
+  resetLine(line, undefined, base, false);
   const table = matcher.table;
   if (table === undefined) {
     // Many literals: one scan says whether any include literal occurs; each rule then checks its own.
-    if (
-      !matcher.everyLine &&
-      !(matcher.exactScan?.test(line.base) === true || matcher.foldedScan?.test(line.base) === true)
-    ) {
+    if (!matcher.everyLine && !(matcher.exactScan?.test(base) === true || matcher.foldedScan?.test(base) === true)) {
       return out;
     }
     for (const rule of matcher.rules) if (ruleMatchesLine(rule, undefined, undefined, 0, line)) out.push(rule);
     return out;
   }
-  const held = literalsIn(table.groups, line.base);
+  const held = literalsIn(table.groups, base);
   if (!matcher.everyLine && (held & matcher.includeBits) === 0) return out;
-  return rulesHolding(matcher, held | literalsIn(table.lateGroups, line.base), out);
+  return rulesHolding(matcher, held | literalsIn(table.lateGroups, base), out);
 }
 
 /**
@@ -299,13 +293,25 @@ export function matchingEventRules(
   out: CompiledRule[],
 ): CompiledRule[] {
   out.length = 0;
-  const line = matcher.line;
-  line.event = event;
-  line.base = undefined;
-  line.text = undefined;
-  line.scanned = true;
-  line.json = undefined;
+  resetLine(matcher.line, event, undefined, true);
   return rulesHolding(matcher, held, out);
+}
+
+/**
+ * Lets go of the last line the matcher saw: the matcher outlives the payload, and that line may be a slice of
+ * the payload's whole JSON text.
+ */
+export function releaseLine(matcher: RuleMatcher): void {
+  resetLine(matcher.line, undefined, undefined, false);
+}
+
+/** Points the reused line at another message, the parts derived from the previous one dropped. */
+function resetLine(line: LineState, event: LogEvent | undefined, base: string | undefined, scanned: boolean): void {
+  line.event = event;
+  line.base = base;
+  line.text = undefined;
+  line.scanned = scanned;
+  line.json = undefined;
 }
 
 function rulesHolding(matcher: RuleMatcher, held: number, out: CompiledRule[]): CompiledRule[] {

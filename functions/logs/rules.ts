@@ -8,7 +8,7 @@ import { addToMinute, type MinuteCounts } from "./minutes.js";
 import { logEventContext, normalizeLogEvent, type LogEventContext, type NormalizedLogEvent } from "./normalize.js";
 import { type CompiledRule, rulesForLogGroup } from "./rule-config.js";
 import type { RawLiteralScan, ScannedEvent } from "./raw-events.js";
-import { matcherFor, matchingEventRules, matchingRules } from "./rule-matcher.js";
+import { matcherFor, matchingEventRules, matchingRules, releaseLine } from "./rule-matcher.js";
 
 export { LogRuleConfigError, type LogRuleIssue } from "../shared/errors.js";
 export {
@@ -74,11 +74,7 @@ export function evaluate(rules: readonly CompiledRule[], payload: EvaluatedPaylo
     else matchingRules(matcher, event.message, matched);
     for (let r = 0; r < matched.length; r++) record(matches, matched[r]!, event, context, normalized);
   }
-  // The matcher outlives the payload: its last line may be a slice of the payload's whole JSON text.
-  matcher.line.event = undefined;
-  matcher.line.base = undefined;
-  matcher.line.text = undefined;
-  matcher.line.json = undefined;
+  releaseLine(matcher);
   return matches;
 }
 
