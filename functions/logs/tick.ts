@@ -44,6 +44,7 @@ export const TICK_LEASE = "tick";
 const LEASE_MARGIN_MS = 10_000;
 /** Rules read in parallel. */
 const READ_CONCURRENCY = 8;
+
 export type TickResult =
   | { outcome: "skipped"; reason: "another tick holds the lease" }
   | {
