@@ -289,19 +289,20 @@ describe("synthesized: the check function's own policy", () => {
   });
 });
 
-describe("the construct with literal items (CDKTF users)", () => {
-  function synth(props: Partial<ConstructorParameters<typeof MackerelServerless>[2]>): Json {
-    const stack = new TerraformStack(Testing.app(), "user-stack");
-    new AwsProvider(stack, "aws", { region: "eu-west-1" });
-    new MackerelServerless(stack, "mackerel", {
-      apiKeySecretArn: SECRET,
-      serviceName: "shop",
-      code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
-      ...props,
-    });
-    return inlineLocals(JSON.parse(Testing.synth(stack)) as Json);
-  }
+/** The construct as a CDKTF user writes it, with literal props: its synthesized JSON, locals inlined. */
+function synth(props: Partial<ConstructorParameters<typeof MackerelServerless>[2]>): Json {
+  const stack = new TerraformStack(Testing.app(), "user-stack");
+  new AwsProvider(stack, "aws", { region: "eu-west-1" });
+  new MackerelServerless(stack, "mackerel", {
+    apiKeySecretArn: SECRET,
+    serviceName: "shop",
+    code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
+    ...props,
+  });
+  return inlineLocals(JSON.parse(Testing.synth(stack)) as Json);
+}
 
+describe("the construct with literal items (CDKTF users)", () => {
   test("rules keyed by name, defaults left to the function; statements only for configured kinds", () => {
     const tf = synth({
       httpChecks: [{ name: "web", url: "https://example.com/" }],
@@ -328,20 +329,14 @@ describe("the construct with literal items (CDKTF users)", () => {
 });
 
 test("literal HTTP items with headersSecretArn: GetSecretValue on exactly those secrets", () => {
-  const stack = new TerraformStack(Testing.app(), "secret-stack");
-  new AwsProvider(stack, "aws", { region: "eu-west-1" });
   const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:web-auth-AbCdEf";
-  new MackerelServerless(stack, "mackerel", {
-    apiKeySecretArn: SECRET,
-    serviceName: "shop",
-    code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
+  const tf = synth({
     httpChecks: [
       { name: "web", url: "https://example.com/", headersSecretArn: arn },
       { name: "web2", url: "https://example.com/2", headersSecretArn: arn },
       { name: "open", url: "https://example.com/open" },
     ],
   });
-  const tf = inlineLocals(JSON.parse(Testing.synth(stack)) as Json);
   const policy = String(tf.resource.aws_iam_role_policy.check_function.policy);
   expect(policy).toContain('"Sid" = "ReadHttpCheckHeadersSecrets"');
   expect(policy).toContain(`"Resource" = ["${arn}"]`);
@@ -354,27 +349,19 @@ test("literal HTTP items with headersSecretArn: GetSecretValue on exactly those 
 test("literal HTTP items with headersSecretKmsKeyArn: kms:Decrypt on that key through Secrets Manager; a bad one fails at synth", () => {
   const secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:web-auth-AbCdEf";
   const key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-  const synth = (item: Record<string, unknown>) => {
-    const stack = new TerraformStack(Testing.app(), "key-stack");
-    new AwsProvider(stack, "aws", { region: "eu-west-1" });
-    new MackerelServerless(stack, "mackerel", {
-      apiKeySecretArn: SECRET,
-      serviceName: "shop",
-      code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
-      httpChecks: [{ name: "web", url: "https://example.com/", ...item }],
-    });
-    return inlineLocals(JSON.parse(Testing.synth(stack)) as Json);
-  };
+  const synthWeb = (item: { headersSecretArn?: string; headersSecretKmsKeyArn?: string }) =>
+    synth({ httpChecks: [{ name: "web", url: "https://example.com/", ...item }] });
   const policy = String(
-    synth({ headersSecretArn: secret, headersSecretKmsKeyArn: key }).resource.aws_iam_role_policy.check_function.policy,
+    synthWeb({ headersSecretArn: secret, headersSecretKmsKeyArn: key }).resource.aws_iam_role_policy.check_function
+      .policy,
   );
   expect(policy).toContain('"Sid" = "DecryptHttpCheckHeadersSecrets"');
   expect(policy).toContain(`"Resource" = ["${key}"]`);
   expect(policy).toContain('"kms:ViaService" = "secretsmanager.*.amazonaws.com"');
-  expect(() => synth({ headersSecretArn: secret, headersSecretKmsKeyArn: "alias/web" })).toThrow(
+  expect(() => synthWeb({ headersSecretArn: secret, headersSecretKmsKeyArn: "alias/web" })).toThrow(
     "httpChecks[0].headersSecretKmsKeyArn: must be a KMS key ARN",
   );
-  expect(() => synth({ headersSecretKmsKeyArn: key })).toThrow(
+  expect(() => synthWeb({ headersSecretKmsKeyArn: key })).toThrow(
     "httpChecks[0].headersSecretKmsKeyArn: is set without headers_secret_arn",
   );
 });
