@@ -7,7 +7,8 @@
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformStack, Testing } from "cdktf";
 import { inlineLocals } from "../../support/locals";
-import { MackerelServerless } from "../../../modules/construct";
+import { MackerelServerless, type MackerelServerlessProps } from "../../../modules/construct";
+import { synthUserStack } from "../../support/construct";
 import { TerraformWorkspace } from "../../../scripts/lib/terraform";
 import { describeWithTerraform } from "../../support/terraform";
 
@@ -290,17 +291,8 @@ describe("synthesized: the check function's own policy", () => {
 });
 
 /** The construct as a CDKTF user writes it, with literal props: its synthesized JSON, locals inlined. */
-function synth(props: Partial<ConstructorParameters<typeof MackerelServerless>[2]>): Json {
-  const stack = new TerraformStack(Testing.app(), "user-stack");
-  new AwsProvider(stack, "aws", { region: "eu-west-1" });
-  new MackerelServerless(stack, "mackerel", {
-    apiKeySecretArn: SECRET,
-    serviceName: "shop",
-    code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
-    ...props,
-  });
-  return inlineLocals(JSON.parse(Testing.synth(stack)) as Json);
-}
+const synth = (props: Partial<MackerelServerlessProps>): Json =>
+  synthUserStack({ apiKeySecretArn: SECRET, serviceName: "shop", ...props });
 
 describe("the construct with literal items (CDKTF users)", () => {
   test("rules keyed by name, defaults left to the function; statements only for configured kinds", () => {

@@ -4,6 +4,7 @@
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformStack, Testing } from "cdktf";
+import { synthUserStack } from "../../support/construct";
 import { inlineLocals } from "../../support/locals";
 import { allActions, allStrings, satisfies, statements } from "../../support/synth-text";
 import { MackerelServerless, type MackerelServerlessProps, PropValidationError } from "../../../modules/construct";
@@ -20,15 +21,7 @@ function synthModule(): Json {
 }
 
 function synthConstruct(props: Partial<MackerelServerlessProps> = {}): Json {
-  const stack = new TerraformStack(Testing.app(), "user-stack");
-  new AwsProvider(stack, "aws", { region: "eu-west-1" });
-  new MackerelServerless(stack, "mackerel", {
-    apiKeySecretArn: SECRET,
-    serviceName: "orders",
-    code: (fn) => ({ filename: `build/${fn}.zip`, sourceCodeHash: `hash-of-${fn}` }),
-    ...props,
-  });
-  return inlineLocals(JSON.parse(Testing.synth(stack)) as Json);
+  return synthUserStack({ apiKeySecretArn: SECRET, serviceName: "orders", ...props });
 }
 
 /** The metric function's resources, by their stable logical ids (other features add other functions). */
